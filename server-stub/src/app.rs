@@ -1,0 +1,39 @@
+//! The application: shared state handed to every handler, and the router that mounts each
+//! module's routes under `/api` plus Immich's discovery document.
+
+use crate::auth::rate_limit::LoginLimiter;
+use crate::config::Config;
+use crate::db::Db;
+use crate::routes;
+use crate::storage::Storage;
+use crate::upload;
+use axum::Router;
+use axum::routing::get;
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub storage: Storage,
+    pub config: Arc<Config>,
+    pub login_limiter: Arc<LoginLimiter>,
+    pub uploads: Arc<upload::tus::LiveUploads>,
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(routes::server_info::routes())
+        .merge(routes::auth::routes())
+        .merge(routes::api_keys::routes())
+        .merge(routes::users::routes())
+        .merge(routes::assets::routes())
+        .merge(routes::albums::routes())
+        .merge(upload::tus::routes());
+    Router::new()
+        .route("/.well-known/immich", get(routes::server_info::well_known))
+        .nest("/api", api)
+        .fallback(routes::not_found)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,246 @@
+//! Assets: the stored-original record, its Immich JSON shape, checksum parsing, and the queries
+//! every asset endpoint shares (always scoped to the owner).
+
+pub mod ingest;
+
+use crate::error::ApiError;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use rusqlite::{Connection, Row};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub const COLUMNS: &str = "id, owner_id, checksum, storage_path, original_file_name, mime_type, \
+    asset_type, file_size, device_asset_id, device_id, file_created_at, file_modified_at, \
+    is_favorite, visibility, duration, created_at, updated_at, deleted_at";
+
+#[derive(Debug, Clone)]
+pub struct Asset {
+    pub id: String,
+    pub owner_id: String,
+    pub checksum: [u8; 20],
+    pub storage_path: String,
+    pub original_file_name: String,
+    pub mime_type: String,
+    pub asset_type: String,
+    pub file_size: i64,
+    pub device_asset_id: String,
+    pub device_id: String,
+    pub file_created_at: String,
+    pub file_modified_at: String,
+    pub is_favorite: bool,
+    pub visibility: String,
+    pub duration: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+impl Asset {
+    pub fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        let checksum: Vec<u8> = r.get(2)?;
+        Ok(Self {
+            id: r.get(0)?,
+            owner_id: r.get(1)?,
+            checksum: checksum.try_into().unwrap_or([0; 20]),
+            storage_path: r.get(3)?,
+            original_file_name: r.get(4)?,
+            mime_type: r.get(5)?,
+            asset_type: r.get(6)?,
+            file_size: r.get(7)?,
+            device_asset_id: r.get(8)?,
+            device_id: r.get(9)?,
+            file_created_at: r.get(10)?,
+            file_modified_at: r.get(11)?,
+            is_favorite: r.get(12)?,
+            visibility: r.get(13)?,
+            duration: r.get(14)?,
+            created_at: r.get(15)?,
+            updated_at: r.get(16)?,
+            deleted_at: r.get(17)?,
+        })
+    }
+
+    /// Immich's `AssetResponseDto` (the fields this server knows so far).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "ownerId": self.owner_id,
+            "deviceAssetId": self.device_asset_id,
+            "deviceId": self.device_id,
+            "libraryId": null,
+            "type": self.asset_type,
+            "originalPath": format!("upload/{}", self.storage_path),
+            "originalFileName": self.original_file_name,
+            "originalMimeType": self.mime_type,
+            "thumbhash": null,
+            "fileCreatedAt": self.file_created_at,
+            "fileModifiedAt": self.file_modified_at,
+            "localDateTime": self.file_created_at,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+            "isFavorite": self.is_favorite,
+            "isArchived": self.visibility == "archive",
+            "isTrashed": self.deleted_at.is_some(),
+            "isOffline": false,
+            "visibility": self.visibility,
+            "duration": self.duration.as_deref().unwrap_or("0:00:00.00000"),
+            "checksum": STANDARD.encode(self.checksum),
+            "fileSize": self.file_size,
+            "exifInfo": { "fileSizeInByte": self.file_size },
+            "livePhotoVideoId": null,
+            "people": [],
+            "stack": null,
+            "duplicateId": null,
+            "hasMetadata": false,
+            "resized": false,
+        })
+    }
+}
+
+/// Loads an asset the caller owns; another user's id is indistinguishable from a missing one.
+pub fn get_owned(c: &Connection, owner_id: &str, id: &str) -> Result<Asset, ApiError> {
+    let sql = format!("SELECT {COLUMNS} FROM assets WHERE id = ?1 AND owner_id = ?2");
+    crate::db::optional(c.query_row(&sql, [id, owner_id], Asset::from_row))?
+        .ok_or_else(|| ApiError::not_found("Asset"))
+}
+
+/// The caller's asset with this SHA-1, if any: `(id, in trash)`.
+pub fn find_by_checksum(
+    c: &Connection,
+    owner_id: &str,
+    sha1: &[u8; 20],
+) -> rusqlite::Result<Option<(String, bool)>> {
+    crate::db::optional(c.query_row(
+        "SELECT id, deleted_at IS NOT NULL FROM assets WHERE owner_id = ?1 AND checksum = ?2",
+        rusqlite::params![owner_id, &sha1[..]],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    ))
+}
+
+/// Parses a client SHA-1: 40 hex characters or base64 of the 20 bytes.
+pub fn parse_checksum(s: &str) -> Option<[u8; 20]> {
+    let s = s.trim();
+    if s.len() == 40
+        && let Ok(v) = hex::decode(s)
+    {
+        return v.try_into().ok();
+    }
+    STANDARD
+        .decode(s)
+        .ok()
+        .and_then(|v| <[u8; 20]>::try_from(v).ok())
+}
+
+/// What a client tells us about a file it uploads; everything optional has a sane default.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AssetMeta {
+    pub file_name: String,
+    pub mime: Option<String>,
+    pub device_asset_id: String,
+    pub device_id: String,
+    pub file_created_at: Option<String>,
+    pub file_modified_at: Option<String>,
+    pub is_favorite: bool,
+    pub visibility: Option<String>,
+    pub duration: Option<String>,
+    pub albums: Vec<String>,
+    /// Whole-file SHA-1 the client claims (hex); checked against the bytes received.
+    pub checksum: Option<String>,
+}
+
+pub const VISIBILITIES: &[&str] = &["timeline", "archive", "hidden", "locked"];
+const MAX_NAME: usize = 255;
+const MAX_ALBUMS: usize = 100;
+
+impl AssetMeta {
+    /// Checks and normalises client values: dates parse, visibility is known, names are
+    /// display-only strings (control characters and any directory part removed, length capped).
+    pub fn validate(mut self) -> Result<Self, ApiError> {
+        self.file_name = display_name(&self.file_name);
+        for (field, value) in [
+            ("fileCreatedAt", &mut self.file_created_at),
+            ("fileModifiedAt", &mut self.file_modified_at),
+        ] {
+            if let Some(v) = value.as_deref() {
+                let t = crate::clock::parse_client(v).ok_or_else(|| {
+                    ApiError::bad_request(format!("{field} must be an ISO 8601 date"))
+                })?;
+                *value = Some(crate::clock::to_api(t));
+            }
+        }
+        if let Some(v) = &self.visibility
+            && !VISIBILITIES.contains(&v.as_str())
+        {
+            return Err(ApiError::bad_request(format!(
+                "visibility must be one of {}",
+                VISIBILITIES.join(", ")
+            )));
+        }
+        self.device_asset_id = clean_text(&self.device_asset_id, MAX_NAME);
+        self.device_id = clean_text(&self.device_id, MAX_NAME);
+        if self.albums.len() > MAX_ALBUMS {
+            return Err(ApiError::bad_request("too many albums"));
+        }
+        self.albums = self
+            .albums
+            .iter()
+            .map(|a| clean_text(a, MAX_NAME))
+            .filter(|a| !a.is_empty())
+            .collect();
+        if let Some(c) = &self.checksum {
+            let sha = parse_checksum(c)
+                .ok_or_else(|| ApiError::bad_request("checksum must be a SHA-1 (hex or base64)"))?;
+            self.checksum = Some(hex::encode(sha));
+        }
+        Ok(self)
+    }
+
+    pub fn checksum_bytes(&self) -> Option<[u8; 20]> {
+        self.checksum.as_deref().and_then(parse_checksum)
+    }
+}
+
+fn clean_text(s: &str, max: usize) -> String {
+    s.chars()
+        .filter(|c| !c.is_control())
+        .take(max)
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+/// A client file name reduced to something safe to show: last path component, no control
+/// characters, at most 255 characters. It is never used to build a path.
+pub fn display_name(raw: &str) -> String {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let name = clean_text(base, MAX_NAME);
+    if name.is_empty() || name == "." || name == ".." {
+        "unnamed".into()
+    } else {
+        name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_accepts_hex_and_base64_only_of_20_bytes() {
+        let hex = "2aae6c35c94fcfb415dbe95f408b9ce91ee846ed";
+        let b = parse_checksum(hex).unwrap();
+        assert_eq!(parse_checksum(&STANDARD.encode(b)).unwrap(), b);
+        assert!(parse_checksum("abc").is_none());
+        assert!(parse_checksum(&STANDARD.encode([1u8; 19])).is_none());
+    }
+
+    #[test]
+    fn display_names_drop_paths_and_control_characters() {
+        assert_eq!(display_name("../../etc/passwd"), "passwd");
+        assert_eq!(display_name("a\0b\nc.jpg"), "abc.jpg");
+        assert_eq!(display_name(".."), "unnamed");
+        assert_eq!(display_name("C:\\x\\y.png"), "y.png");
+        assert_eq!(display_name(&"x".repeat(1000)).len(), 255);
+    }
+}

@@ -1,0 +1,9 @@
+//! Who is calling: password hashing, opaque secrets (session tokens, API keys), the login rate
+//! limiter, and the `Auth` extractor every protected handler takes.
+
+pub mod extract;
+pub mod password;
+pub mod rate_limit;
+pub mod secrets;
+
+pub use extract::{Auth, AuthAdmin};

@@ -1,0 +1,115 @@
+//! `shoebox-server`: the Shoebox server binary. `serve` opens the data directory, reconciles
+//! storage left by a crash, then serves the API until SIGTERM/SIGINT.
+
+mod app;
+mod assets;
+mod auth;
+mod clock;
+mod config;
+mod db;
+mod error;
+mod ids;
+mod media;
+mod routes;
+mod storage;
+mod upload;
+mod users;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "shoebox-server", version, about = "Shoebox photo backup server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API on `--listen` with data in `--data`.
+    Serve(config::Config),
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(config) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?
+            .block_on(serve(config)),
+    }
+}
+
+async fn serve(config: config::Config) -> Result<()> {
+    let storage = storage::Storage::open(&config.data)
+        .with_context(|| format!("opening data directory {}", config.data.display()))?;
+    let db = db::Db::open(&storage.db_path()).context("opening the database")?;
+    let state = app::AppState {
+        db,
+        storage,
+        config: Arc::new(config.clone()),
+        login_limiter: Arc::default(),
+        uploads: Arc::default(),
+    };
+    let report = storage::reconcile::at_startup(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("reconciling storage: {e}"))?;
+    tracing::info!(?report, "storage reconciled");
+    storage::reconcile::spawn_janitor(
+        state.clone(),
+        Duration::from_secs(config.janitor_interval_secs.max(1)),
+    );
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "shoebox-server listening on http://{addr}")?;
+        out.flush()?;
+    }
+    tracing::info!(%addr, data = %config.data.display(), "serving");
+    axum::serve(
+        listener,
+        app::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving")?;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(%e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    tokio::select! {
+        _ = term => {},
+        _ = tokio::signal::ctrl_c() => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

@@ -1,0 +1,490 @@
+//! Asset endpoints: multipart upload (streamed to disk while hashing), SHA-1 bulk dedup check,
+//! asset JSON, original download with HTTP Range, and delete (trash or permanent).
+
+use crate::app::AppState;
+use crate::assets::ingest::{self, Staged};
+use crate::assets::{self, Asset, AssetMeta, parse_checksum};
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::routes::ApiJson;
+use crate::storage::{self, TempFile, sink::Sink};
+use crate::{clock, ids};
+use axum::body::Body;
+use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha1::Digest;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/assets",
+            post(upload)
+                .layer(DefaultBodyLimit::disable())
+                .delete(delete),
+        )
+        .route("/assets/bulk-upload-check", post(bulk_upload_check))
+        .route("/assets/{id}", get(get_one))
+        .route("/assets/{id}/original", get(original))
+}
+
+/// Largest text field of an upload form; only files may be big.
+const MAX_TEXT_FIELD: usize = 64 * 1024;
+const MAX_BULK_CHECK: usize = 50_000;
+
+fn multipart_error(e: MultipartError) -> ApiError {
+    ApiError::bad_request(format!("malformed multipart body: {}", e.body_text()))
+}
+
+async fn read_text(field: &mut Field<'_>) -> ApiResult<String> {
+    let name = field.name().unwrap_or("").to_owned();
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if buf.len() + chunk.len() > MAX_TEXT_FIELD {
+            return Err(ApiError::bad_request(format!("field {name} is too long")));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    String::from_utf8(buf).map_err(|_| ApiError::bad_request(format!("field {name} is not UTF-8")))
+}
+
+fn parse_bool(field: &str, v: &str) -> ApiResult<bool> {
+    match v.trim() {
+        "true" | "1" => Ok(true),
+        "false" | "0" | "" => Ok(false),
+        _ => Err(ApiError::bad_request(format!("{field} must be true or false"))),
+    }
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<Response> {
+    let user = auth.user;
+    // A client that already knows the hash can skip sending bytes we have.
+    if let Some(sum) = headers
+        .get("x-immich-checksum")
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_checksum)
+    {
+        let owner = user.id.clone();
+        let dup = state
+            .db
+            .call(move |c| Ok(assets::find_by_checksum(c, &owner, &sum)?))
+            .await?;
+        if let Some((id, _)) = dup {
+            return Ok(upload_response(&id, ingest::Status::Duplicate));
+        }
+    }
+    let mut multipart = multipart.map_err(|e| {
+        ApiError::bad_request(format!(
+            "expected a multipart/form-data upload: {}",
+            e.body_text()
+        ))
+    })?;
+
+    let limit = match user.quota_remaining() {
+        Some(left) => state.config.max_upload_size.min(left as u64),
+        None => state.config.max_upload_size,
+    };
+    let mut meta = AssetMeta::default();
+    let mut staged: Option<Staged> = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or("").to_owned();
+        match name.as_str() {
+            "assetData" => {
+                if staged.is_some() {
+                    return Err(ApiError::bad_request("only one assetData file per request"));
+                }
+                if meta.file_name.is_empty() {
+                    meta.file_name = field.file_name().unwrap_or("").to_owned();
+                }
+                staged = Some(receive_file(&state, &mut field, limit).await?);
+            }
+            "deviceAssetId" => meta.device_asset_id = read_text(&mut field).await?,
+            "deviceId" => meta.device_id = read_text(&mut field).await?,
+            "fileCreatedAt" => meta.file_created_at = Some(read_text(&mut field).await?),
+            "fileModifiedAt" => meta.file_modified_at = Some(read_text(&mut field).await?),
+            "isFavorite" => meta.is_favorite = parse_bool("isFavorite", &read_text(&mut field).await?)?,
+            "visibility" => meta.visibility = Some(read_text(&mut field).await?),
+            "duration" => meta.duration = Some(read_text(&mut field).await?),
+            "filename" => meta.file_name = read_text(&mut field).await?,
+            "fileSize" => {
+                let v = read_text(&mut field).await?;
+                let size: u64 = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| ApiError::bad_request("fileSize must be a non-negative integer"))?;
+                if size > limit {
+                    return Err(too_large(&state, size, limit));
+                }
+            }
+            // Sidecars (XMP) and unknown fields are read and dropped for now.
+            _ => while field.chunk().await.map_err(multipart_error)?.is_some() {},
+        }
+    }
+    let staged = staged.ok_or_else(|| ApiError::bad_request("assetData file is required"))?;
+    if meta.device_asset_id.is_empty() {
+        meta.device_asset_id = format!("{}-{}", meta.file_name, staged.size);
+    }
+    if meta.device_id.is_empty() {
+        meta.device_id = "WEB".into();
+    }
+    let meta = meta.validate()?;
+    let (id, status) = ingest::ingest(&state, &user.id, staged, meta).await?;
+    Ok(upload_response(&id, status))
+}
+
+fn too_large(state: &AppState, size: u64, limit: u64) -> ApiError {
+    if limit < state.config.max_upload_size {
+        ApiError::PayloadTooLarge(format!(
+            "Quota exceeded: the file ({size} bytes) does not fit in the {limit} bytes left"
+        ))
+    } else {
+        ApiError::PayloadTooLarge(format!("the file is larger than {limit} bytes"))
+    }
+}
+
+/// Streams one file field into `tmp/`, hashing as it goes, and fsyncs it.
+async fn receive_file(state: &AppState, field: &mut Field<'_>, limit: u64) -> ApiResult<Staged> {
+    let guard = TempFile::new(state.storage.new_tmp_path());
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(guard.path())?;
+    let sink = Sink::start(file, sha1::Sha1::new(), false);
+    let mut received = 0u64;
+    let mut failure = None;
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => {
+                received += chunk.len() as u64;
+                if received > limit {
+                    failure = Some(too_large(state, received, limit));
+                    break;
+                }
+                if sink.write(chunk).await.is_err() {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                failure = Some(multipart_error(e));
+                break;
+            }
+        }
+    }
+    let outcome = sink.finish().await?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if outcome.written != received {
+        return Err(ApiError::Internal("short write".into()));
+    }
+    if received == 0 {
+        return Err(ApiError::bad_request("the file is empty"));
+    }
+    Ok(Staged {
+        file: guard,
+        sha1: outcome.whole.finalize().into(),
+        size: received,
+    })
+}
+
+fn upload_response(id: &str, status: ingest::Status) -> Response {
+    let code = match status {
+        ingest::Status::Created => StatusCode::CREATED,
+        ingest::Status::Duplicate => StatusCode::OK,
+    };
+    (code, Json(json!({"id": id, "status": status.as_str()}))).into_response()
+}
+
+#[derive(Deserialize)]
+struct BulkCheck {
+    assets: Vec<BulkItem>,
+}
+
+#[derive(Deserialize)]
+struct BulkItem {
+    id: String,
+    checksum: String,
+}
+
+async fn bulk_upload_check(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<BulkCheck>,
+) -> ApiResult<Json<Value>> {
+    if body.assets.len() > MAX_BULK_CHECK {
+        return Err(ApiError::bad_request(format!(
+            "at most {MAX_BULK_CHECK} assets per check"
+        )));
+    }
+    let parsed = body
+        .assets
+        .iter()
+        .map(|a| {
+            parse_checksum(&a.checksum).ok_or_else(|| {
+                ApiError::bad_request(format!("checksum of {} is not a SHA-1", a.id))
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let owner = auth.user.id;
+    let found = state
+        .db
+        .call(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, deleted_at IS NOT NULL FROM assets WHERE owner_id = ?1 AND checksum = ?2",
+            )?;
+            let mut out = Vec::with_capacity(parsed.len());
+            for sum in &parsed {
+                let hit: Option<(String, bool)> = crate::db::optional(stmt.query_row(
+                    rusqlite::params![owner, &sum[..]],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                ))?;
+                out.push(hit);
+            }
+            Ok(out)
+        })
+        .await?;
+    let results = body
+        .assets
+        .into_iter()
+        .zip(found)
+        .map(|(item, hit)| match hit {
+            Some((asset_id, trashed)) => json!({
+                "id": item.id, "action": "reject", "reason": "duplicate",
+                "assetId": asset_id, "isTrashed": trashed,
+            }),
+            None => json!({"id": item.id, "action": "accept"}),
+        })
+        .collect::<Vec<_>>();
+    Ok(Json(json!({"results": results})))
+}
+
+async fn load_owned(state: &AppState, auth: &Auth, raw_id: &str) -> ApiResult<Asset> {
+    let id = ids::parse("id", raw_id)?;
+    let owner = auth.user.id.clone();
+    state
+        .db
+        .call(move |c| assets::get_owned(c, &owner, &id))
+        .await
+}
+
+async fn get_one(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(load_owned(&state, &auth, &id).await?.to_json()))
+}
+
+/// Parses a single `bytes=` range against `size`: `Ok(None)` means "send everything"
+/// (no header, or a form we do not serve partially such as multiple ranges).
+fn parse_range(value: &str, size: u64) -> ApiResult<Option<(u64, u64)>> {
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let (start, end) = spec
+        .split_once('-')
+        .ok_or(ApiError::RangeNotSatisfiable { size })?;
+    let unsatisfiable = ApiError::RangeNotSatisfiable { size };
+    let range = match (start.trim(), end.trim()) {
+        ("", suffix) => {
+            let n: u64 = suffix.parse().map_err(|_| ApiError::RangeNotSatisfiable { size })?;
+            if n == 0 || size == 0 {
+                return Err(unsatisfiable);
+            }
+            (size.saturating_sub(n), size - 1)
+        }
+        (s, e) => {
+            let s: u64 = s.parse().map_err(|_| ApiError::RangeNotSatisfiable { size })?;
+            let e: u64 = if e.is_empty() {
+                size.saturating_sub(1)
+            } else {
+                e.parse::<u64>()
+                    .map_err(|_| ApiError::RangeNotSatisfiable { size })?
+                    .min(size.saturating_sub(1))
+            };
+            if s >= size || e < s {
+                return Err(unsatisfiable);
+            }
+            (s, e)
+        }
+    };
+    Ok(Some(range))
+}
+
+/// RFC 6266 `Content-Disposition` with an ASCII fallback and the UTF-8 name.
+fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("inline; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+async fn original(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let asset = load_owned(&state, &auth, &id).await?;
+    let etag = format!("\"{}\"", hex::encode(asset.checksum));
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    let path = state.storage.abs(&asset.storage_path);
+    let mut file = tokio::fs::File::open(&path).await.map_err(|e| {
+        ApiError::internal(&format!("original of asset {} is missing", asset.id), e)
+    })?;
+    let size = file.metadata().await?.len();
+    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        Some(v) => parse_range(v, size)?,
+        None => None,
+    };
+    let (status, start, len) = match range {
+        Some((s, e)) => (StatusCode::PARTIAL_CONTENT, s, e - s + 1),
+        None => (StatusCode::OK, 0, size),
+    };
+    if start > 0 {
+        file.seek(std::io::SeekFrom::Start(start)).await?;
+    }
+    let stream = tokio_util::io::ReaderStream::with_capacity(file.take(len), 256 * 1024);
+    let mut resp = Response::new(Body::from_stream(stream));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    let hv = |s: String| HeaderValue::from_str(&s).map_err(|e| ApiError::internal("header", e));
+    h.insert(header::CONTENT_TYPE, hv(asset.mime_type.clone())?);
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::ETAG, hv(etag)?);
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=86400, no-transform"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        hv(content_disposition(&asset.original_file_name))?,
+    );
+    if status == StatusCode::PARTIAL_CONTENT {
+        h.insert(
+            header::CONTENT_RANGE,
+            hv(format!("bytes {start}-{}/{size}", start + len - 1))?,
+        );
+    }
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+struct DeleteBody {
+    ids: Vec<String>,
+    #[serde(default)]
+    force: bool,
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<DeleteBody>,
+) -> ApiResult<StatusCode> {
+    if body.ids.len() > MAX_BULK_CHECK {
+        return Err(ApiError::bad_request("too many ids"));
+    }
+    let ids = body
+        .ids
+        .iter()
+        .map(|i| ids::parse("ids", i))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let owner = auth.user.id;
+    let force = body.force;
+    // Rows first, then files: a crash in between leaves orphan files that start-up removes,
+    // never a row pointing at a missing file.
+    let removed = state
+        .db
+        .call(move |c| {
+            let tx = c.transaction()?;
+            for id in &ids {
+                assets::get_owned(&tx, &owner, id)?;
+            }
+            let mut removed = Vec::new();
+            let now = clock::now_api();
+            for id in &ids {
+                if force {
+                    let (path, size): (String, i64) = tx.query_row(
+                        "DELETE FROM assets WHERE id = ?1 AND owner_id = ?2 RETURNING storage_path, file_size",
+                        [id, &owner],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?;
+                    tx.execute(
+                        "UPDATE users SET usage_bytes = MAX(0, usage_bytes - ?1) WHERE id = ?2",
+                        rusqlite::params![size, owner],
+                    )?;
+                    removed.push(path);
+                } else {
+                    tx.execute(
+                        "UPDATE assets SET deleted_at = ?1, updated_at = ?1 \
+                         WHERE id = ?2 AND owner_id = ?3 AND deleted_at IS NULL",
+                        rusqlite::params![now, id, owner],
+                    )?;
+                }
+            }
+            tx.commit()?;
+            Ok(removed)
+        })
+        .await?;
+    for rel in removed {
+        storage::remove_quietly(&state.storage.abs(&rel));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-9", 100).unwrap(), Some((0, 9)));
+        assert_eq!(parse_range("bytes=90-", 100).unwrap(), Some((90, 99)));
+        assert_eq!(parse_range("bytes=-10", 100).unwrap(), Some((90, 99)));
+        assert_eq!(parse_range("bytes=0-1000", 100).unwrap(), Some((0, 99)));
+        assert_eq!(parse_range("bytes=0-1,5-6", 100).unwrap(), None);
+        assert!(parse_range("bytes=100-", 100).is_err());
+        assert!(parse_range("bytes=5-1", 100).is_err());
+        assert!(parse_range("bytes=x-1", 100).is_err());
+    }
+
+    #[test]
+    fn disposition_never_carries_quotes_or_raw_unicode() {
+        let d = content_disposition("a\"b é.jpg");
+        assert!(d.starts_with("inline; filename=\"a_b _.jpg\""));
+        assert!(d.ends_with("UTF-8''a%22b%20%C3%A9.jpg"));
+    }
+}
