@@ -137,6 +137,15 @@ impl Db {
     }
 }
 
+/// A column list such as [`crate::users::COLUMNS`] qualified with a table alias, for joins.
+pub fn qualified(columns: &str, alias: &str) -> String {
+    columns
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `query_row` that maps "no row" to `None`.
 pub fn optional<T>(r: rusqlite::Result<T>) -> rusqlite::Result<Option<T>> {
     r.optional()

@@ -30,7 +30,10 @@ pub enum ApiError {
     #[error("{0}")]
     Locked(String),
     #[error("{message}")]
-    TooManyRequests { message: String, retry_after_secs: u64 },
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// tus: the client speaks a protocol version we do not.
     #[error("{0}")]
     UnsupportedTusVersion(String),

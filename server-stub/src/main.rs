@@ -17,6 +17,7 @@ mod users;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use std::future::IntoFuture;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,7 +25,11 @@ use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "shoebox-server", version, about = "Shoebox photo backup server")]
+#[command(
+    name = "shoebox-server",
+    version,
+    about = "Shoebox photo backup server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -83,16 +88,30 @@ async fn serve(config: config::Config) -> Result<()> {
         out.flush()?;
     }
     tracing::info!(%addr, data = %config.data.display(), "serving");
-    axum::serve(
-        listener,
-        app::router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("serving")?;
-    tracing::info!("shut down cleanly");
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        axum::serve(
+            listener,
+            app::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stop_rx.await;
+        })
+        .into_future(),
+    );
+    shutdown_signal().await;
+    let _ = stop_tx.send(());
+    // In-flight requests get a bounded grace period; an upload cut off here loses nothing,
+    // since tus offsets only ever cover fsynced bytes.
+    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+        Ok(joined) => joined.context("server task")?.context("serving")?,
+        Err(_) => tracing::warn!("requests still running after the grace period; exiting"),
+    }
+    tracing::info!("shut down");
     Ok(())
 }
+
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};

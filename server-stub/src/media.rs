@@ -68,6 +68,9 @@ mod tests {
         assert_eq!(asset_type("x.mp4", "video/mp4"), "VIDEO");
         assert_eq!(asset_type("x.png", "image/png"), "IMAGE");
         assert_eq!(asset_type("x.txt", "text/plain"), "OTHER");
-        assert_eq!(asset_type("../../etc/passwd", "application/octet-stream"), "OTHER");
+        assert_eq!(
+            asset_type("../../etc/passwd", "application/octet-stream"),
+            "OTHER"
+        );
     }
 }

@@ -101,7 +101,10 @@ pub async fn ingest(
         .unwrap_or_else(|| media::mime_for(&meta.file_name));
     let kind = media::asset_type(&meta.file_name, &mime);
     let created = meta.file_created_at.clone().unwrap_or_else(|| now.clone());
-    let modified = meta.file_modified_at.clone().unwrap_or_else(|| created.clone());
+    let modified = meta
+        .file_modified_at
+        .clone()
+        .unwrap_or_else(|| created.clone());
     let result = state
         .db
         .call(move |c| {

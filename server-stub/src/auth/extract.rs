@@ -65,7 +65,7 @@ impl FromRequestParts<AppState> for Auth {
                      UNION ALL \
                      SELECT s.id, 'session', {cols} FROM sessions s JOIN users u ON u.id = s.user_id \
                      WHERE s.token_hash = ?1 AND u.deleted_at IS NULL LIMIT 1",
-                    cols = prefixed_columns()
+                    cols = crate::db::qualified(users::COLUMNS, "u")
                 );
                 Ok(optional(c.query_row(&sql, [&hash], |r| {
                     let id: String = r.get(0)?;
@@ -96,12 +96,4 @@ impl FromRequestParts<AppState> for AuthAdmin {
         }
         Ok(AuthAdmin(auth))
     }
-}
-
-fn prefixed_columns() -> String {
-    users::COLUMNS
-        .split(", ")
-        .map(|c| format!("u.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

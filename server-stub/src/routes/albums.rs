@@ -223,11 +223,7 @@ async fn load(state: &AppState, auth: &Auth, id: String) -> ApiResult<Value> {
             let mut stmt = c.prepare(&format!(
                 "SELECT {} FROM assets a JOIN album_assets x ON x.asset_id = a.id \
                  WHERE x.album_id = ?1 AND a.deleted_at IS NULL ORDER BY a.file_created_at DESC",
-                assets::COLUMNS
-                    .split(", ")
-                    .map(|c| format!("a.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                crate::db::qualified(assets::COLUMNS, "a")
             ))?;
             let assets = stmt
                 .query_map([&id], Asset::from_row)?

@@ -51,7 +51,9 @@ async fn create(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let name = body.name.unwrap_or_else(|| "API Key".into());
     if name.len() > 200 || name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request("name must be at most 200 printable characters"));
+        return Err(ApiError::bad_request(
+            "name must be at most 200 printable characters",
+        ));
     }
     // Every key has full access to its owner's data for now; finer permissions come later.
     let perms = body.permissions.unwrap_or_else(|| vec!["all".into()]);
@@ -79,7 +81,10 @@ async fn create(
             )?)
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({"secret": secret, "apiKey": key}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"secret": secret, "apiKey": key})),
+    ))
 }
 
 async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {

@@ -58,7 +58,9 @@ fn parse_bool(field: &str, v: &str) -> ApiResult<bool> {
     match v.trim() {
         "true" | "1" => Ok(true),
         "false" | "0" | "" => Ok(false),
-        _ => Err(ApiError::bad_request(format!("{field} must be true or false"))),
+        _ => Err(ApiError::bad_request(format!(
+            "{field} must be true or false"
+        ))),
     }
 }
 
@@ -113,16 +115,17 @@ async fn upload(
             "deviceId" => meta.device_id = read_text(&mut field).await?,
             "fileCreatedAt" => meta.file_created_at = Some(read_text(&mut field).await?),
             "fileModifiedAt" => meta.file_modified_at = Some(read_text(&mut field).await?),
-            "isFavorite" => meta.is_favorite = parse_bool("isFavorite", &read_text(&mut field).await?)?,
+            "isFavorite" => {
+                meta.is_favorite = parse_bool("isFavorite", &read_text(&mut field).await?)?
+            }
             "visibility" => meta.visibility = Some(read_text(&mut field).await?),
             "duration" => meta.duration = Some(read_text(&mut field).await?),
             "filename" => meta.file_name = read_text(&mut field).await?,
             "fileSize" => {
                 let v = read_text(&mut field).await?;
-                let size: u64 = v
-                    .trim()
-                    .parse()
-                    .map_err(|_| ApiError::bad_request("fileSize must be a non-negative integer"))?;
+                let size: u64 = v.trim().parse().map_err(|_| {
+                    ApiError::bad_request("fileSize must be a non-negative integer")
+                })?;
                 if size > limit {
                     return Err(too_large(&state, size, limit));
                 }
@@ -302,14 +305,18 @@ fn parse_range(value: &str, size: u64) -> ApiResult<Option<(u64, u64)>> {
     let unsatisfiable = ApiError::RangeNotSatisfiable { size };
     let range = match (start.trim(), end.trim()) {
         ("", suffix) => {
-            let n: u64 = suffix.parse().map_err(|_| ApiError::RangeNotSatisfiable { size })?;
+            let n: u64 = suffix
+                .parse()
+                .map_err(|_| ApiError::RangeNotSatisfiable { size })?;
             if n == 0 || size == 0 {
                 return Err(unsatisfiable);
             }
             (size.saturating_sub(n), size - 1)
         }
         (s, e) => {
-            let s: u64 = s.parse().map_err(|_| ApiError::RangeNotSatisfiable { size })?;
+            let s: u64 = s
+                .parse()
+                .map_err(|_| ApiError::RangeNotSatisfiable { size })?;
             let e: u64 = if e.is_empty() {
                 size.saturating_sub(1)
             } else {
@@ -330,7 +337,13 @@ fn parse_range(value: &str, size: u64) -> ApiResult<Option<(u64, u64)>> {
 fn content_disposition(name: &str) -> String {
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let encoded: String = name
         .bytes()

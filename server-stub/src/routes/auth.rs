@@ -54,7 +54,9 @@ pub async fn create_user(
         return Err(ApiError::bad_request("name must be 1 to 200 characters"));
     }
     if new.quota_size_in_bytes.is_some_and(|q| q < 0) {
-        return Err(ApiError::bad_request("quotaSizeInBytes must not be negative"));
+        return Err(ApiError::bad_request(
+            "quotaSizeInBytes must not be negative",
+        ));
     }
     password::check_policy(&new.password)?;
     let hash = password::hash(new.password).await?;

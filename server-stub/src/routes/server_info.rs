@@ -12,7 +12,10 @@ pub const IMMICH_VERSION: (u32, u32, u32) = (2, 3, 0);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/server/ping", get(|| async { Json(json!({"res": "pong"})) }))
+        .route(
+            "/server/ping",
+            get(|| async { Json(json!({"res": "pong"})) }),
+        )
         .route("/server/version", get(version))
         .route("/server/features", get(features))
         .route("/server/media-types", get(media_types))

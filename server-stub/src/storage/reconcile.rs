@@ -87,7 +87,9 @@ pub async fn at_startup(state: &AppState) -> Result<Report, ApiError> {
         let id = row.id.clone();
         match tus::finalize(state, row).await {
             Ok(_) => report.uploads_finished += 1,
-            Err(e) => tracing::warn!(upload = %id, error = %e, "could not finish upload at start-up"),
+            Err(e) => {
+                tracing::warn!(upload = %id, error = %e, "could not finish upload at start-up")
+            }
         }
     }
 
@@ -154,8 +156,7 @@ pub async fn sweep_expired(state: &AppState) -> Result<usize, ApiError> {
     let expired: Vec<String> = state
         .db
         .call(move |c| {
-            let mut stmt =
-                c.prepare("DELETE FROM uploads WHERE expires_at < ?1 RETURNING id")?;
+            let mut stmt = c.prepare("DELETE FROM uploads WHERE expires_at < ?1 RETURNING id")?;
             let rows = stmt.query_map([now], |r| r.get::<_, String>(0))?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })

@@ -133,9 +133,23 @@ mod tests {
 
     #[test]
     fn offsets_are_strict() {
-        assert_eq!(u64_header(&with("upload-offset", "42"), "upload-offset").unwrap(), Some(42));
-        for bad in ["-1", "+1", "1.0", "", "99999999999999999999999", "9223372036854775808", "0x10"] {
-            assert!(u64_header(&with("upload-offset", bad), "upload-offset").is_err(), "{bad}");
+        assert_eq!(
+            u64_header(&with("upload-offset", "42"), "upload-offset").unwrap(),
+            Some(42)
+        );
+        for bad in [
+            "-1",
+            "+1",
+            "1.0",
+            "",
+            "99999999999999999999999",
+            "9223372036854775808",
+            "0x10",
+        ] {
+            assert!(
+                u64_header(&with("upload-offset", bad), "upload-offset").is_err(),
+                "{bad}"
+            );
         }
     }
 

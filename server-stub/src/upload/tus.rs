@@ -125,6 +125,15 @@ pub fn upload_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UploadRow> {
 }
 
 async fn load(state: &AppState, auth: &Auth, raw_id: &str) -> ApiResult<UploadRow> {
+    let row = load_even_expired(state, auth, raw_id).await?;
+    if row.asset_id.is_none() && row.expires_at < clock::unix_now() {
+        return Err(ApiError::Gone("This upload has expired".into()));
+    }
+    Ok(row)
+}
+
+/// The caller's upload whatever its expiry; another user's id is a 404 like a missing one.
+async fn load_even_expired(state: &AppState, auth: &Auth, raw_id: &str) -> ApiResult<UploadRow> {
     let id = ids::parse("upload id", raw_id).map_err(|_| ApiError::not_found("Upload"))?;
     let owner = auth.user.id.clone();
     let row = state
@@ -138,9 +147,6 @@ async fn load(state: &AppState, auth: &Auth, raw_id: &str) -> ApiResult<UploadRo
         })
         .await?
         .ok_or_else(|| ApiError::not_found("Upload"))?;
-    if row.asset_id.is_none() && row.expires_at < clock::unix_now() {
-        return Err(ApiError::Gone("This upload has expired".into()));
-    }
     Ok(row)
 }
 
@@ -226,24 +232,25 @@ async fn create(
             meta.albums.clone(),
             meta_json.clone(),
         );
-        let dup = state
-            .db
-            .call(move |c| {
-                let Some((asset, _)) = assets::find_by_checksum(c, &o, &sum)? else {
-                    return Ok(None);
-                };
-                let tx = c.transaction()?;
-                tx.execute(
+        let dup =
+            state
+                .db
+                .call(move |c| {
+                    let Some((asset, _)) = assets::find_by_checksum(c, &o, &sum)? else {
+                        return Ok(None);
+                    };
+                    let tx = c.transaction()?;
+                    tx.execute(
                     "INSERT INTO uploads (id, owner_id, length, committed_offset, metadata_header, \
                      meta_json, expires_at, created_at, asset_id, asset_status) \
                      VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, 'duplicate')",
                     params![i, o, length as i64, m, mj, expires_at, clock::now_api(), asset],
                 )?;
-                albums::add_to_named(&tx, &o, &a, &asset)?;
-                tx.commit()?;
-                Ok(Some(asset))
-            })
-            .await?;
+                    albums::add_to_named(&tx, &o, &a, &asset)?;
+                    tx.commit()?;
+                    Ok(Some(asset))
+                })
+                .await?;
         if let Some(asset) = dup {
             let row = UploadRow {
                 id: id.clone(),
@@ -296,7 +303,15 @@ async fn create(
             c.execute(
                 "INSERT INTO uploads (id, owner_id, length, committed_offset, metadata_header, \
                  meta_json, expires_at, created_at) VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7)",
-                params![i, o, length as i64, m, meta_json, expires_at, clock::now_api()],
+                params![
+                    i,
+                    o,
+                    length as i64,
+                    m,
+                    meta_json,
+                    expires_at,
+                    clock::now_api()
+                ],
             )?;
             Ok(())
         })
@@ -324,7 +339,9 @@ async fn create(
         // A failed first chunk still leaves a created upload the client can PATCH into.
         match write_chunk(state.clone(), row.clone(), body, checksum, guard).await {
             Ok(done) => row = done,
-            Err(e) => tracing::info!(upload = %id, error = %e, "creation-with-upload chunk rejected"),
+            Err(e) => {
+                tracing::info!(upload = %id, error = %e, "creation-with-upload chunk rejected")
+            }
         }
     }
     Ok(created_response(&row))
@@ -377,7 +394,17 @@ async fn patch(
     if let Some(len) = headers::u64_header(&headers, "upload-length")?
         && len != row.length
     {
-        return Err(ApiError::bad_request("Upload-Length does not match the upload"));
+        return Err(ApiError::bad_request(
+            "Upload-Length does not match the upload",
+        ));
+    }
+    if let Some(len) = headers::u64_header(&headers, "content-length")?
+        && len > row.length.saturating_sub(row.offset)
+    {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "a {len}-byte chunk at offset {} goes past Upload-Length {}",
+            row.offset, row.length
+        )));
     }
     let guard = state.uploads.try_lock(&row.id)?;
     // Re-read under the lock: another PATCH may have moved the offset meanwhile.
@@ -579,15 +606,14 @@ pub async fn finalize(state: &AppState, mut row: UploadRow) -> ApiResult<UploadR
         sha1,
         size: row.length,
     };
-    let (asset_id, status) = match ingest::ingest(state, &row.owner_id, staged, row.meta.clone())
-        .await
-    {
-        Ok(done) => done,
-        Err(e) => {
-            discard(state, row.id.clone()).await;
-            return Err(e);
-        }
-    };
+    let (asset_id, status) =
+        match ingest::ingest(state, &row.owner_id, staged, row.meta.clone()).await {
+            Ok(done) => done,
+            Err(e) => {
+                discard(state, row.id.clone()).await;
+                return Err(e);
+            }
+        };
     let (id, a, s) = (row.id.clone(), asset_id.clone(), status.as_str());
     state
         .db
@@ -624,11 +650,8 @@ async fn terminate(
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     headers::check_version(&headers)?;
-    let row = load(&state, &auth, &id).await.or_else(|e| match e {
-        // An expired upload can still be cleaned up by its owner.
-        ApiError::Gone(_) => Err(ApiError::not_found("Upload")),
-        e => Err(e),
-    })?;
+    // An expired upload that the janitor has not swept yet can still be removed by its owner.
+    let row = load_even_expired(&state, &auth, &id).await?;
     let _guard = state.uploads.try_lock(&row.id)?;
     let rid = row.id.clone();
     state
