@@ -52,13 +52,18 @@ mod tests {
     fn hashes_match_known_vectors() {
         // The tus checksum extension's own example: "hello world".
         let (digest, n) = sha1_reader(&b"hello world"[..]).unwrap();
-        assert_eq!(hex::encode(digest), "2aae6c35c94fcfb415dbe95f408b9ce91ee846ed");
+        assert_eq!(
+            hex::encode(digest),
+            "2aae6c35c94fcfb415dbe95f408b9ce91ee846ed"
+        );
         assert_eq!(n, 11);
     }
 
     #[test]
     fn file_larger_than_buffer_hashes_like_one_shot() {
-        let data: Vec<u8> = (0..(3 * BUF_SIZE + 17)).map(|i| (i * 31 % 251) as u8).collect();
+        let data: Vec<u8> = (0..(3 * BUF_SIZE + 17))
+            .map(|i| (i * 31 % 251) as u8)
+            .collect();
         let mut f = tempfile::NamedTempFile::new().unwrap();
         f.write_all(&data).unwrap();
         let (digest, n) = sha1_file(f.path()).unwrap();

@@ -97,6 +97,25 @@ async fn upload(
         Some(left) => state.config.max_upload_size.min(left as u64),
         None => state.config.max_upload_size,
     };
+    let (meta, staged) = match read_form(&state, &mut multipart, limit).await {
+        Ok(form) => form,
+        Err(e) => {
+            // Read what is left (bounded) so the client is listening when the error arrives.
+            drain(&mut multipart).await;
+            return Err(e);
+        }
+    };
+    let meta = meta.validate()?;
+    let (id, status) = ingest::ingest(&state, &user.id, staged, meta).await?;
+    Ok(upload_response(&id, status))
+}
+
+/// Reads the upload form: text fields into `AssetMeta`, the file streamed into `tmp/`.
+async fn read_form(
+    state: &AppState,
+    multipart: &mut Multipart,
+    limit: u64,
+) -> ApiResult<(AssetMeta, Staged)> {
     let mut meta = AssetMeta::default();
     let mut staged: Option<Staged> = None;
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
@@ -109,7 +128,7 @@ async fn upload(
                 if meta.file_name.is_empty() {
                     meta.file_name = field.file_name().unwrap_or("").to_owned();
                 }
-                staged = Some(receive_file(&state, &mut field, limit).await?);
+                staged = Some(receive_file(state, &mut field, limit).await?);
             }
             "deviceAssetId" => meta.device_asset_id = read_text(&mut field).await?,
             "deviceId" => meta.device_id = read_text(&mut field).await?,
@@ -127,7 +146,7 @@ async fn upload(
                     ApiError::bad_request("fileSize must be a non-negative integer")
                 })?;
                 if size > limit {
-                    return Err(too_large(&state, size, limit));
+                    return Err(too_large(state, size, limit));
                 }
             }
             // Sidecars (XMP) and unknown fields are read and dropped for now.
@@ -135,15 +154,38 @@ async fn upload(
         }
     }
     let staged = staged.ok_or_else(|| ApiError::bad_request("assetData file is required"))?;
+    // Immich requires both dates; a client that omits them has a bug worth surfacing.
+    if meta.file_created_at.is_none() || meta.file_modified_at.is_none() {
+        return Err(ApiError::bad_request(
+            "fileCreatedAt and fileModifiedAt are required",
+        ));
+    }
     if meta.device_asset_id.is_empty() {
         meta.device_asset_id = format!("{}-{}", meta.file_name, staged.size);
     }
     if meta.device_id.is_empty() {
         meta.device_id = "WEB".into();
     }
-    let meta = meta.validate()?;
-    let (id, status) = ingest::ingest(&state, &user.id, staged, meta).await?;
-    Ok(upload_response(&id, status))
+    Ok((meta, staged))
+}
+
+/// Bounds on reading the rest of a rejected upload.
+const DRAIN_BYTES: u64 = 64 * 1024 * 1024;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(30);
+
+async fn drain(multipart: &mut Multipart) {
+    let mut seen = 0u64;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Ok(Some(mut field)) = multipart.next_field().await {
+            while let Ok(Some(chunk)) = field.chunk().await {
+                seen += chunk.len() as u64;
+                if seen > DRAIN_BYTES {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
 }
 
 fn too_large(state: &AppState, size: u64, limit: u64) -> ApiError {

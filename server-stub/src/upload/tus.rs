@@ -398,14 +398,6 @@ async fn patch(
             "Upload-Length does not match the upload",
         ));
     }
-    if let Some(len) = headers::u64_header(&headers, "content-length")?
-        && len > row.length.saturating_sub(row.offset)
-    {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "a {len}-byte chunk at offset {} goes past Upload-Length {}",
-            row.offset, row.length
-        )));
-    }
     let guard = state.uploads.try_lock(&row.id)?;
     // Re-read under the lock: another PATCH may have moved the offset meanwhile.
     let row = load(&state, &auth, &row.id).await?;
@@ -417,6 +409,14 @@ async fn patch(
         .into_response();
         describe(&mut err, &row);
         return Ok(err);
+    }
+    if let Some(len) = headers::u64_header(&headers, "content-length")?
+        && len > row.length.saturating_sub(row.offset)
+    {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "a {len}-byte chunk at offset {} goes past Upload-Length {}",
+            row.offset, row.length
+        )));
     }
     let row = write_chunk(state, row, body, checksum, guard).await?;
     let mut resp = StatusCode::NO_CONTENT.into_response();
@@ -494,6 +494,19 @@ async fn write_chunk_locked(
                 break;
             }
         }
+    }
+    if overflow {
+        // Read the rest (bounded) so the client is listening when the 413 arrives.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            let mut seen = 0u64;
+            while let Some(Ok(b)) = stream.next().await {
+                seen += b.len() as u64;
+                if seen > 64 * 1024 * 1024 {
+                    break;
+                }
+            }
+        })
+        .await;
     }
     let outcome = sink.finish().await;
     let rollback = |why: ApiError| async {
