@@ -1,0 +1,663 @@
+//! Ingest benchmarks (`make bench`), run against the release `shoebox-server` binary.
+//!
+//! Prints one line per benchmark, exactly
+//! `bench <name>: ours=<v><unit> baseline=<v><unit> ratio=<x>`, then one `target ...` line each.
+//!
+//! - `tus_upload_1gib`: one tus PATCH of 1 GiB sent by curl, MiB/s. Baseline: the same curl
+//!   upload into a plain file sink (std TcpListener, 1 MiB buffer, fsync, 201) in this process.
+//!   Target: ratio >= 0.8.
+//! - `tus_peak_rss_1gib`: the server's peak RSS (VmHWM) while it receives that upload, MiB.
+//!   Baseline: its RSS right after start-up. Target: peak < 64 MiB.
+//! - `bulk_upload_check_10k`: `POST /api/assets/bulk-upload-check` with 10,000 checksums, 1,000
+//!   of them assets already stored; median ms of 5. Baseline: median of `GET /api/users/me`.
+//!   Target: < 100 ms.
+//!
+//! Environment: `SHOEBOX_SERVER_BIN` (default: `shoebox-server` next to this bench's
+//! `deps/` directory, i.e. `${CARGO_TARGET_DIR:-target}/release/shoebox-server`),
+//! `SHOEBOX_BENCH_UPLOAD_MIB` (default 1024), `SHOEBOX_BENCH_ROUNDS` (default 3, best of),
+//! `SHOEBOX_BENCH_TMPDIR` (default the system temp dir), `SHOEBOX_BENCH_STRICT=1` (exit 1 when
+//! a target is missed).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use reqwest::blocking::{Client, multipart};
+use serde_json::{Value, json};
+use sha1::{Digest, Sha1};
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+const MIB: u64 = 1 << 20;
+const TUS: &str = "1.0.0";
+const EXISTING_ASSETS: usize = 1_000;
+const CHECKSUMS: usize = 10_000;
+const BULK_SAMPLES: usize = 5;
+const PING_SAMPLES: usize = 21;
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("bench ingest failed: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let upload_mib: u64 = env_num("SHOEBOX_BENCH_UPLOAD_MIB", 1024);
+    let rounds: u64 = env_num("SHOEBOX_BENCH_ROUNDS", 3).max(1);
+    let strict = std::env::var("SHOEBOX_BENCH_STRICT").is_ok_and(|v| v == "1");
+    let bin = server_bin()?;
+    Command::new("curl")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| format!("curl is needed for this bench: {e}"))?;
+
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("shoebox-bench-");
+    let tmp = match std::env::var_os("SHOEBOX_BENCH_TMPDIR") {
+        Some(dir) => builder.tempdir_in(dir)?,
+        None => builder.tempdir()?,
+    };
+    let server = Server::start(
+        &bin,
+        &tmp.path().join("server-data"),
+        &tmp.path().join("server.log"),
+    )?;
+    let idle_rss = proc_status_kib(server.pid(), "VmRSS")?;
+    let client = Client::builder()
+        .timeout(Duration::from_secs(600))
+        .build()?;
+    let key = create_admin_key(&client, &server.url)?;
+
+    // ---- tus_upload_1gib / tus_peak_rss_1gib -------------------------------------------------
+    let size = upload_mib * MIB;
+    let source = tmp.path().join("upload.bin");
+    eprintln!("bench: writing a {upload_mib} MiB source file");
+    let sha1_hex = write_random_file(&source, size, 0x5eed_b0c5_1234)?;
+    let sink = Sink::start(tmp.path().join("sink"))?;
+
+    // Peak RSS should cover receiving the upload, not account set-up (argon2 uses ~19 MiB).
+    let hwm_reset = std::fs::write(format!("/proc/{}/clear_refs", server.pid()), "5").is_ok();
+    let (mut best_ours, mut best_base) = (0f64, 0f64);
+    for round in 1..=rounds {
+        let sink_url = format!("http://{}/sink", sink.addr);
+        // Start each measurement with no dirty pages left over from the previous one.
+        unsafe { libc::sync() };
+        let (secs, status, _) = curl_upload(&[], &source, &sink_url, &[])?;
+        if status != 201 {
+            return Err(format!("sink answered HTTP {status}").into());
+        }
+        let base = upload_mib as f64 / secs;
+        unsafe { libc::sync() };
+        let (secs, asset_id) = tus_upload(&client, &server.url, &key, &source, size, &sha1_hex)?;
+        let ours = upload_mib as f64 / secs;
+        eprintln!(
+            "bench: round {round}/{rounds}: sink {base:.1} MiB/s, shoebox tus {ours:.1} MiB/s"
+        );
+        best_base = best_base.max(base);
+        best_ours = best_ours.max(ours);
+        // Make room for the next round (the same bytes would be answered as a duplicate).
+        let resp = client
+            .delete(format!("{}/api/assets", server.url))
+            .header("x-api-key", &key)
+            .json(&json!({"ids": [asset_id], "force": true}))
+            .send()?;
+        expect_status(resp, 204, "DELETE /api/assets")?;
+    }
+    let peak_rss = proc_status_kib(server.pid(), "VmHWM")?;
+    std::fs::remove_file(&source)?;
+    let ratio = best_ours / best_base;
+    println!(
+        "bench tus_upload_1gib: ours={best_ours:.1}MiB/s baseline={best_base:.1}MiB/s ratio={ratio:.2}"
+    );
+    let (peak_mib, idle_mib) = (peak_rss as f64 / 1024.0, idle_rss as f64 / 1024.0);
+    println!(
+        "bench tus_peak_rss_1gib: ours={peak_mib:.1}MiB baseline={idle_mib:.1}MiB ratio={:.2}",
+        peak_mib / idle_mib
+    );
+    if !hwm_reset {
+        eprintln!("bench: note: could not reset VmHWM; the peak includes start-up and sign-up");
+    }
+
+    // ---- bulk_upload_check_10k ---------------------------------------------------------------
+    eprintln!("bench: uploading {EXISTING_ASSETS} small assets (multipart)");
+    let existing = upload_small_assets(&client, &server.url, &key, EXISTING_ASSETS)?;
+    let mut rng = XorShift(0xb01c_c4ec);
+    let mut checksums = existing;
+    while checksums.len() < CHECKSUMS {
+        let mut digest = [0u8; 20];
+        rng.fill(&mut digest);
+        checksums.push(hex::encode(digest));
+    }
+    for i in (1..checksums.len()).rev() {
+        checksums.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+    }
+    let body = serde_json::to_vec(&json!({
+        "assets": checksums.iter().enumerate()
+            .map(|(i, c)| json!({"id": format!("bench-{i}"), "checksum": c}))
+            .collect::<Vec<_>>()
+    }))?;
+    let check_url = format!("{}/api/assets/bulk-upload-check", server.url);
+    let bulk_check = || -> Result<(f64, Vec<u8>)> {
+        let start = Instant::now();
+        let resp = client
+            .post(&check_url)
+            .header("x-api-key", &key)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()?;
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes()?.to_vec();
+        let ms = start.elapsed().as_secs_f64() * 1e3;
+        if status != 200 {
+            return Err(format!(
+                "bulk-upload-check: HTTP {status}: {}",
+                String::from_utf8_lossy(&bytes)
+            )
+            .into());
+        }
+        Ok((ms, bytes))
+    };
+    // warm-up, and check the answer once
+    let (_, bytes) = bulk_check()?;
+    let results: Value = serde_json::from_slice(&bytes)?;
+    let results = results["results"]
+        .as_array()
+        .ok_or("bulk-upload-check: no results")?;
+    let rejected = results.iter().filter(|r| r["action"] == "reject").count();
+    if results.len() != CHECKSUMS || rejected != EXISTING_ASSETS {
+        return Err(format!(
+            "bulk-upload-check answered {} results with {rejected} rejects, expected {CHECKSUMS} with {EXISTING_ASSETS}",
+            results.len()
+        )
+        .into());
+    }
+    let mut samples = Vec::new();
+    for _ in 0..BULK_SAMPLES {
+        samples.push(bulk_check()?.0);
+    }
+    let ours_ms = median(samples);
+    let me_url = format!("{}/api/users/me", server.url);
+    let mut samples = Vec::new();
+    for i in 0..PING_SAMPLES + 3 {
+        let start = Instant::now();
+        let resp = client.get(&me_url).header("x-api-key", &key).send()?;
+        let status = resp.status().as_u16();
+        resp.bytes()?;
+        let ms = start.elapsed().as_secs_f64() * 1e3;
+        if status != 200 {
+            return Err(format!("GET /api/users/me: HTTP {status}").into());
+        }
+        if i >= 3 {
+            samples.push(ms);
+        }
+    }
+    let base_ms = median(samples);
+    println!(
+        "bench bulk_upload_check_10k: ours={ours_ms:.2}ms baseline={base_ms:.3}ms ratio={:.1}",
+        ours_ms / base_ms
+    );
+
+    // ---- targets -----------------------------------------------------------------------------
+    let verdict = |ok: bool| if ok { "ok" } else { "MISSED" };
+    let targets = [
+        (
+            ratio >= 0.8,
+            format!(
+                "target tus_upload_1gib: ratio >= 0.8: {}",
+                verdict(ratio >= 0.8)
+            ),
+        ),
+        (
+            peak_mib < 64.0,
+            format!(
+                "target tus_peak_rss_1gib: peak {peak_mib:.1}MiB < 64MiB: {}",
+                verdict(peak_mib < 64.0)
+            ),
+        ),
+        (
+            ours_ms < 100.0,
+            format!(
+                "target bulk_upload_check_10k: {ours_ms:.2}ms < 100ms: {}",
+                verdict(ours_ms < 100.0)
+            ),
+        ),
+    ];
+    for (_, line) in &targets {
+        println!("{line}");
+    }
+    drop(server);
+    if strict && targets.iter().any(|(ok, _)| !ok) {
+        return Err("a target was missed (SHOEBOX_BENCH_STRICT=1)".into());
+    }
+    Ok(())
+}
+
+// ---- the server under test -------------------------------------------------------------------
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(bin: &Path, data: &Path, log: &Path) -> Result<Server> {
+        let mut child = Command::new(bin)
+            .args(["serve", "--data"])
+            .arg(data)
+            .args(["--listen", "127.0.0.1:0"])
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(File::create(log)?)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        let mut stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
+        let mut line = String::new();
+        stdout.read_line(&mut line)?;
+        let Some(url) = line.trim().strip_prefix("shoebox-server listening on ") else {
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = std::fs::read_to_string(log).unwrap_or_default();
+            return Err(format!("server did not start (stdout {line:?}); log:\n{log}").into());
+        };
+        let url = url.to_owned();
+        // keep draining stdout so the server never blocks on a full pipe
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        Ok(Server { child, url })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SIGTERM for a clean shutdown, then SIGKILL if it takes too long.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn server_bin() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("SHOEBOX_SERVER_BIN") {
+        return Ok(p.into());
+    }
+    // This bench runs as <target>/release/deps/ingest-<hash>; the server is <target>/release/.
+    let exe = std::env::current_exe()?;
+    let candidate = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|release| release.join("shoebox-server"))
+        .ok_or("cannot locate the target directory")?;
+    if candidate.is_file() {
+        return Ok(candidate);
+    }
+    Err(format!(
+        "{} is missing: run `cargo build --release -p shoebox-server` first (make bench does), \
+         or set SHOEBOX_SERVER_BIN",
+        candidate.display()
+    )
+    .into())
+}
+
+fn create_admin_key(client: &Client, url: &str) -> Result<String> {
+    let (email, password) = ("bench@shoebox.local", "bench-password-1");
+    let resp = client
+        .post(format!("{url}/api/auth/admin-sign-up"))
+        .json(&json!({"email": email, "password": password, "name": "Bench"}))
+        .send()?;
+    expect_status(resp, 201, "admin-sign-up")?;
+    let resp = client
+        .post(format!("{url}/api/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()?;
+    let login = expect_status(resp, 201, "login")?;
+    let token = login["accessToken"]
+        .as_str()
+        .ok_or("login: no accessToken")?;
+    let resp = client
+        .post(format!("{url}/api/api-keys"))
+        .bearer_auth(token)
+        .json(&json!({"name": "bench", "permissions": ["all"]}))
+        .send()?;
+    let key = expect_status(resp, 201, "api-keys")?;
+    Ok(key["secret"]
+        .as_str()
+        .ok_or("api-keys: no secret")?
+        .to_owned())
+}
+
+fn expect_status(resp: reqwest::blocking::Response, want: u16, what: &str) -> Result<Value> {
+    let status = resp.status().as_u16();
+    let text = resp.text()?;
+    if status != want {
+        return Err(format!("{what}: HTTP {status} (expected {want}): {text}").into());
+    }
+    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Create a tus upload and send the whole file in one PATCH with curl; returns the PATCH's
+/// wall time and the asset id.
+fn tus_upload(
+    client: &Client,
+    url: &str,
+    key: &str,
+    file: &Path,
+    size: u64,
+    sha1_hex: &str,
+) -> Result<(f64, String)> {
+    let meta = [
+        ("filename", "bench-1gib.mp4"),
+        ("filetype", "video/mp4"),
+        ("checksum", sha1_hex),
+        ("deviceAssetId", "bench-1gib"),
+        ("deviceId", "shoebox-bench"),
+        ("fileCreatedAt", "2024-01-01T00:00:00.000Z"),
+        ("fileModifiedAt", "2024-01-01T00:00:00.000Z"),
+    ]
+    .iter()
+    .map(|(k, v)| format!("{k} {}", B64.encode(v)))
+    .collect::<Vec<_>>()
+    .join(",");
+    let resp = client
+        .post(format!("{url}/api/upload"))
+        .header("x-api-key", key)
+        .header("Tus-Resumable", TUS)
+        .header("Upload-Length", size.to_string())
+        .header("Upload-Metadata", meta)
+        .send()?;
+    let status = resp.status().as_u16();
+    let location = resp
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if status != 201 {
+        return Err(format!("POST /api/upload: HTTP {status}: {}", resp.text()?).into());
+    }
+    let location = location.ok_or("POST /api/upload: no Location")?;
+    let upload_url = if location.starts_with("http") {
+        location
+    } else {
+        format!("{url}{location}")
+    };
+    let headers = [
+        "Content-Type: application/offset+octet-stream".to_owned(),
+        format!("Tus-Resumable: {TUS}"),
+        "Upload-Offset: 0".to_owned(),
+        format!("x-api-key: {key}"),
+    ];
+    let (secs, status, response_headers) =
+        curl_upload(&["-X", "PATCH"], file, &upload_url, &headers)?;
+    if status != 204 {
+        return Err(format!("tus PATCH: HTTP {status}\n{response_headers}").into());
+    }
+    let asset_status = header_value(&response_headers, "shoebox-asset-status");
+    if asset_status.as_deref() != Some("created") {
+        return Err(
+            format!("tus PATCH finished with Shoebox-Asset-Status {asset_status:?}").into(),
+        );
+    }
+    let asset_id =
+        header_value(&response_headers, "shoebox-asset-id").ok_or("no Shoebox-Asset-Id")?;
+    Ok((secs, asset_id))
+}
+
+/// `curl -T FILE [extra] URL`: stream FILE as the request body (no `Expect: 100-continue`
+/// round trip). Returns the wall time, the status and the response headers.
+fn curl_upload(
+    extra: &[&str],
+    file: &Path,
+    url: &str,
+    headers: &[String],
+) -> Result<(f64, u16, String)> {
+    let header_file = file.with_extension("response-headers");
+    let mut cmd = Command::new("curl");
+    cmd.args([
+        "-sS",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        "Expect:",
+        "-D",
+    ])
+    .arg(&header_file)
+    .arg("-T")
+    .arg(file)
+    .args(extra);
+    for h in headers {
+        cmd.args(["-H", h]);
+    }
+    cmd.arg(url);
+    let start = Instant::now();
+    let out = cmd.output()?;
+    let secs = start.elapsed().as_secs_f64();
+    if !out.status.success() {
+        return Err(format!("curl failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    let status = String::from_utf8_lossy(&out.stdout).trim().parse::<u16>()?;
+    let response_headers = std::fs::read_to_string(&header_file).unwrap_or_default();
+    let _ = std::fs::remove_file(&header_file);
+    Ok((secs, status, response_headers))
+}
+
+fn header_value(headers: &str, name: &str) -> Option<String> {
+    headers.lines().find_map(|line| {
+        let (k, v) = line.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().to_owned())
+    })
+}
+
+// ---- baseline: a plain file sink -------------------------------------------------------------
+
+/// A minimal HTTP/1.1 server that writes each request body to a file (1 MiB buffer), fsyncs it,
+/// answers 201 and deletes the file again.
+struct Sink {
+    addr: std::net::SocketAddr,
+}
+
+impl Sink {
+    fn start(dir: PathBuf) -> Result<Sink> {
+        std::fs::create_dir_all(&dir)?;
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let counter = Arc::new(AtomicU64::new(0));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                if let Err(e) = sink_one(stream, &dir.join(format!("body-{n}"))) {
+                    eprintln!("bench: sink error: {e}");
+                }
+            }
+        });
+        Ok(Sink { addr })
+    }
+}
+
+fn sink_one(stream: TcpStream, path: &Path) -> Result<()> {
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::with_capacity(MIB as usize, stream);
+    let (mut length, mut expect_continue) = (0u64, false);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Err("connection closed in the headers".into());
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                length = v.trim().parse()?;
+            } else if k.eq_ignore_ascii_case("expect")
+                && v.trim().eq_ignore_ascii_case("100-continue")
+            {
+                expect_continue = true;
+            }
+        }
+    }
+    if expect_continue {
+        writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+    }
+    let mut file = File::create(path)?;
+    let mut buf = vec![0u8; MIB as usize];
+    let mut remaining = length;
+    while remaining > 0 {
+        let want = remaining.min(buf.len() as u64) as usize;
+        let n = reader.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err("connection closed in the body".into());
+        }
+        file.write_all(&buf[..n])?;
+        remaining -= n as u64;
+    }
+    file.sync_all()?;
+    drop(file);
+    writer.write_all(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+    writer.flush()?;
+    std::fs::remove_file(path)?;
+    Ok(())
+}
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+/// Write `size` pseudo-random bytes (incompressible, reproducible); returns their SHA-1 (hex).
+fn write_random_file(path: &Path, size: u64, seed: u64) -> Result<String> {
+    let mut rng = XorShift(seed);
+    let mut file = File::create(path)?;
+    let mut hasher = Sha1::new();
+    let mut buf = vec![0u8; MIB as usize];
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(MIB) as usize;
+        rng.fill(&mut buf[..n]);
+        hasher.update(&buf[..n]);
+        file.write_all(&buf[..n])?;
+        left -= n as u64;
+    }
+    file.sync_all()?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Upload `count` small distinct files with `POST /api/assets` (4 connections); returns their
+/// SHA-1s (hex).
+fn upload_small_assets(client: &Client, url: &str, key: &str, count: usize) -> Result<Vec<String>> {
+    const THREADS: usize = 4;
+    let results: Vec<Result<Vec<String>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                scope.spawn(move || -> Result<Vec<String>> {
+                    let mut rng = XorShift(0x5a11_0000 + t as u64);
+                    let mut sums = Vec::new();
+                    for i in (t..count).step_by(THREADS) {
+                        let mut data = vec![0u8; 512 + (rng.next() % 1536) as usize];
+                        rng.fill(&mut data);
+                        data[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                        let sha1 = hex::encode(Sha1::digest(&data));
+                        let name = format!("bench-{i:05}.jpg");
+                        let form = multipart::Form::new()
+                            .part(
+                                "assetData",
+                                multipart::Part::bytes(data).file_name(name.clone()),
+                            )
+                            .text("deviceAssetId", name)
+                            .text("deviceId", "shoebox-bench")
+                            .text("fileCreatedAt", "2024-01-01T00:00:00.000Z")
+                            .text("fileModifiedAt", "2024-01-01T00:00:00.000Z");
+                        let resp = client
+                            .post(format!("{url}/api/assets"))
+                            .header("x-api-key", key)
+                            .multipart(form)
+                            .send()?;
+                        expect_status(resp, 201, "POST /api/assets")?;
+                        sums.push(sha1);
+                    }
+                    Ok(sums)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("upload thread panicked"))
+            .collect()
+    });
+    let mut all = Vec::with_capacity(count);
+    for r in results {
+        all.extend(r?);
+    }
+    Ok(all)
+}
+
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let v = self.next().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+}
+
+/// A `/proc/PID/status` field in KiB (VmRSS, VmHWM).
+fn proc_status_kib(pid: u32, field: &str) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| format!("/proc/{pid}/status has no {field}").into())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
