@@ -1,0 +1,594 @@
+//! Upload workers. Each takes the next queued file (never two files with the same bytes at
+//! once), checks the file has not changed, then sends it: tus with the URL saved before the
+//! first PATCH and a HEAD on resume, or multipart when the server has no tus. Between chunks it
+//! obeys the policy, the deadline and cancellation; transient failures retry with exponential
+//! backoff and jitter, then wait in the queue for a later run.
+
+use super::{Inner, RunReport, StopReason};
+use crate::error::{CoreError, CoreResult};
+use crate::progress::{FileFailure, Phase};
+use crate::state::{BackupRow, DONE};
+use crate::upload::source;
+use crate::upload::tus::{Finished, Patched};
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Transient failures of one file retried inside a run before it waits for a later one.
+const INLINE_RETRIES: u32 = 4;
+/// Don't start a chunk with less time than this before the deadline.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);
+
+pub(super) struct Shared {
+    pub queue: Mutex<VecDeque<BackupRow>>,
+    pub in_flight: Mutex<HashSet<[u8; 20]>>,
+    pub report: Mutex<RunReport>,
+}
+
+pub(super) struct Ctx {
+    pub inner: Arc<Inner>,
+    pub shared: Arc<Shared>,
+    pub token: CancellationToken,
+    pub deadline: Option<Instant>,
+    pub use_tus: bool,
+}
+
+enum Outcome {
+    Done(Option<Finished>),
+    Stopped(StopReason),
+}
+
+impl Ctx {
+    fn stop_reason(&self) -> Option<StopReason> {
+        if self.token.is_cancelled() {
+            return Some(StopReason::Cancelled);
+        }
+        if self
+            .deadline
+            .is_some_and(|d| Instant::now() + DEADLINE_MARGIN >= d)
+        {
+            return Some(StopReason::Deadline);
+        }
+        None
+    }
+
+    /// Waits until the policy allows uploads; `Some` when the run must stop instead.
+    async fn wait_allowed(&self) -> Option<StopReason> {
+        let Err(reason) = self.inner.policy.check() else {
+            return None;
+        };
+        self.inner.tracker.phase(Phase::Paused(reason));
+        let stop = match self.deadline {
+            // A bounded run does not wait: the platform schedules the next one.
+            Some(_) => Some(StopReason::Paused(reason)),
+            None => tokio::select! {
+                _ = self.inner.policy.allowed() => None,
+                _ = self.token.cancelled() => Some(StopReason::Cancelled),
+            },
+        };
+        if stop.is_none() {
+            self.inner.tracker.phase(Phase::Uploading);
+        }
+        stop
+    }
+
+    fn record_stop(&self, reason: StopReason) {
+        if let Ok(mut r) = self.shared.report.lock() {
+            r.stopped.get_or_insert(reason);
+        }
+    }
+
+    /// The next row whose bytes no other worker is sending.
+    fn next(&self) -> Option<BackupRow> {
+        let mut queue = self.shared.queue.lock().ok()?;
+        let mut flight = self.shared.in_flight.lock().ok()?;
+        let pos = queue.iter().position(|r| !flight.contains(&r.sha1))?;
+        let row = queue.remove(pos)?;
+        flight.insert(row.sha1);
+        Some(row)
+    }
+
+    fn release(&self, sha1: &[u8; 20]) {
+        if let Ok(mut flight) = self.shared.in_flight.lock() {
+            flight.remove(sha1);
+        }
+    }
+
+    pub async fn work(self) {
+        loop {
+            if let Some(reason) = self.stop_reason() {
+                self.record_stop(reason);
+                return;
+            }
+            if let Some(reason) = self.wait_allowed().await {
+                self.record_stop(reason);
+                return;
+            }
+            let Some(row) = self.next() else {
+                let twins_left = self
+                    .shared
+                    .queue
+                    .lock()
+                    .map(|q| !q.is_empty())
+                    .unwrap_or(false);
+                if twins_left {
+                    // Only copies of bytes in flight remain: they finish as duplicates.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+                return;
+            };
+            let sha1 = row.sha1;
+            let keep_going = self.handle(row).await;
+            self.release(&sha1);
+            if !keep_going {
+                return;
+            }
+        }
+    }
+
+    /// Backs up one file with inline retries. `false` when the worker must stop.
+    async fn handle(&self, row: BackupRow) -> bool {
+        // A twin may have finished while this row waited.
+        match self.inner.db.get(&row.local_id) {
+            Ok(Some(current)) if current.state == DONE => {
+                self.inner.tracker.file_skipped(current.size);
+                self.count(|r| r.duplicates += 1);
+                return true;
+            }
+            Ok(None) => return true,
+            _ => {}
+        }
+        let mut attempt = 0;
+        loop {
+            let result = self.upload(&row).await;
+            match result {
+                Ok(Outcome::Done(finished)) => {
+                    let (remote, dup) = finished
+                        .map(|f| (Some(f.asset_id), f.duplicate))
+                        .unwrap_or((None, false));
+                    if let Err(e) = self
+                        .inner
+                        .db
+                        .mark_done(&row.local_id, remote.as_deref(), dup)
+                    {
+                        tracing::error!(%e, "recording a finished upload failed");
+                    }
+                    self.inner.tracker.file_finished(&row.local_id, dup);
+                    self.count(|r| {
+                        if dup {
+                            r.duplicates += 1
+                        } else {
+                            r.uploaded += 1
+                        }
+                    });
+                    return true;
+                }
+                Ok(Outcome::Stopped(reason)) => {
+                    self.inner.tracker.file_paused(&row.local_id);
+                    if let StopReason::Paused(_) = reason
+                        && self.deadline.is_none()
+                    {
+                        // Put it back and wait for the policy in the worker loop.
+                        if let Ok(mut q) = self.shared.queue.lock() {
+                            q.push_front(row);
+                        }
+                        return true;
+                    }
+                    self.record_stop(reason);
+                    return false;
+                }
+                Err(CoreError::FileVanished(_)) => {
+                    let _ = self.inner.db.forget(&row.local_id);
+                    self.fail(&row, &CoreError::FileVanished(row.file_name.clone()));
+                    return true;
+                }
+                Err(e) if matches!(e, CoreError::Auth(_)) => {
+                    // Nothing else will work either.
+                    let _ = self.inner.db.retry_later(&row.local_id, &e.to_string(), 0);
+                    self.fail(&row, &e);
+                    self.token.cancel();
+                    return false;
+                }
+                Err(e) if e.is_transient() && attempt < INLINE_RETRIES => {
+                    attempt += 1;
+                    let delay = backoff(attempt);
+                    tracing::info!(file = %row.local_id, attempt, ?delay, error = %e, "retrying");
+                    self.inner.tracker.file_paused(&row.local_id);
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = self.token.cancelled() => return false,
+                    }
+                    if let Some(reason) = self.stop_reason() {
+                        self.record_stop(reason);
+                        return false;
+                    }
+                }
+                Err(e) => {
+                    let _ = if e.is_transient() {
+                        let delay = backoff(attempt + row.attempts + 1).as_millis() as i64;
+                        self.inner
+                            .db
+                            .retry_later(&row.local_id, &e.to_string(), delay)
+                    } else {
+                        self.inner.db.mark_failed(&row.local_id, &e.to_string())
+                    };
+                    self.fail(&row, &e);
+                    return true;
+                }
+            }
+        }
+    }
+
+    fn count(&self, f: impl FnOnce(&mut RunReport)) {
+        if let Ok(mut r) = self.shared.report.lock() {
+            f(&mut r);
+        }
+    }
+
+    fn fail(&self, row: &BackupRow, e: &CoreError) {
+        let failure = FileFailure {
+            local_id: row.local_id.clone(),
+            file_name: row.file_name.clone(),
+            message: e.to_string(),
+            hint: e.hint().to_owned(),
+        };
+        self.count(|r| {
+            r.failed += 1;
+            r.failures.push(failure.clone());
+        });
+        self.inner.tracker.file_failed(failure);
+    }
+
+    /// The file as it is now: vanished, changed (re-hashed and re-recorded), or unchanged.
+    async fn fresh_row(&self, row: &BackupRow) -> CoreResult<BackupRow> {
+        let current = self.stat(&row.local_id).await?;
+        if current == (row.size, row.modified_ms) {
+            return Ok(self
+                .inner
+                .db
+                .get(&row.local_id)?
+                .unwrap_or_else(|| row.clone()));
+        }
+        if let Some(url) = &row.upload_url {
+            self.inner.tus.terminate(url).await;
+        }
+        let (size, modified) = current;
+        let library = self.inner.library.clone();
+        let id = row.local_id.clone();
+        let sha = tokio::task::spawn_blocking(move || {
+            super::scan::hash_asset(library.as_ref(), &id, size)
+        })
+        .await
+        .map_err(|e| CoreError::Library(e.to_string()))??;
+        self.inner
+            .db
+            .store_hash(&row.local_id, size, modified, &sha)?;
+        self.inner.db.record_scanned(
+            &row.local_id,
+            &sha,
+            size,
+            modified,
+            row.created_ms,
+            &row.file_name,
+            &row.albums,
+        )
+    }
+
+    async fn stat(&self, local_id: &str) -> CoreResult<(u64, i64)> {
+        let library = self.inner.library.clone();
+        let id = local_id.to_owned();
+        tokio::task::spawn_blocking(move || library.stat(&id))
+            .await
+            .map_err(|e| CoreError::Library(e.to_string()))??
+            .ok_or_else(|| CoreError::FileVanished(local_id.to_owned()))
+    }
+
+    async fn upload(&self, row: &BackupRow) -> CoreResult<Outcome> {
+        let row = self.fresh_row(row).await?;
+        if self.use_tus {
+            self.upload_tus(&row).await
+        } else {
+            self.upload_multipart(&row).await
+        }
+    }
+
+    fn metadata(&self, row: &BackupRow) -> Vec<(&'static str, String)> {
+        vec![
+            ("filename", row.file_name.clone()),
+            ("checksum", hex::encode(row.sha1)),
+            ("deviceAssetId", row.local_id.clone()),
+            ("deviceId", self.inner.device_id.clone()),
+            ("fileCreatedAt", iso(row.created_ms)),
+            ("fileModifiedAt", iso(row.modified_ms)),
+        ]
+    }
+
+    async fn upload_multipart(&self, row: &BackupRow) -> CoreResult<Outcome> {
+        let fields: Vec<(&str, String)> = self
+            .metadata(row)
+            .into_iter()
+            .filter(|(k, _)| *k != "checksum")
+            .chain([("isFavorite", "false".to_string())])
+            .collect();
+        let sent = source::counter();
+        self.inner
+            .tracker
+            .file_started(&row.local_id, &row.file_name, row.size, 0);
+        let body = source::body(
+            self.inner.library.clone(),
+            row.local_id.clone(),
+            0,
+            row.size,
+            self.inner.tracker.clone(),
+            sent.clone(),
+        );
+        let sending =
+            self.inner
+                .api
+                .upload_multipart(&row.file_name, &fields, body, row.size, &row.sha1);
+        let result = tokio::select! {
+            r = sending => r,
+            _ = self.token.cancelled() => {
+                self.inner.tracker.unsent(&row.local_id, sent.load(Ordering::Relaxed));
+                return Ok(Outcome::Stopped(StopReason::Cancelled));
+            }
+        };
+        match result {
+            Ok((id, dup)) => {
+                self.count(|r| r.bytes_sent += sent.load(Ordering::Relaxed));
+                Ok(Outcome::Done(Some(Finished {
+                    asset_id: id,
+                    duplicate: dup,
+                })))
+            }
+            Err(e) => {
+                self.inner
+                    .tracker
+                    .unsent(&row.local_id, sent.load(Ordering::Relaxed));
+                Err(e)
+            }
+        }
+    }
+
+    /// Creates the upload and saves its URL before any byte is sent.
+    async fn create(&self, row: &BackupRow) -> CoreResult<(String, u64, Option<Finished>)> {
+        let created = self.inner.tus.create(row.size, &self.metadata(row)).await?;
+        self.inner
+            .db
+            .set_upload_url(&row.local_id, Some(&created.url), created.offset)?;
+        Ok((created.url, created.offset, created.finished))
+    }
+
+    async fn upload_tus(&self, row: &BackupRow) -> CoreResult<Outcome> {
+        let tus = &self.inner.tus;
+        let (url, mut offset) = match &row.upload_url {
+            Some(url) => match tus.head(url).await? {
+                Some(head) if head.length.is_none_or(|l| l == row.size) => {
+                    if head.finished.is_some() {
+                        return Ok(Outcome::Done(head.finished));
+                    }
+                    (url.clone(), head.offset)
+                }
+                // Expired, removed, or not the upload we think: start again.
+                _ => {
+                    let (url, offset, finished) = self.create(row).await?;
+                    if finished.is_some() {
+                        return Ok(Outcome::Done(finished));
+                    }
+                    (url, offset)
+                }
+            },
+            None => {
+                let (url, offset, finished) = self.create(row).await?;
+                if finished.is_some() {
+                    return Ok(Outcome::Done(finished));
+                }
+                (url, offset)
+            }
+        };
+        if offset > row.size {
+            self.inner.db.set_upload_url(&row.local_id, None, 0)?;
+            return Err(CoreError::Server {
+                status: 409,
+                message: "the server holds more bytes than the file has".into(),
+            });
+        }
+        self.inner
+            .tracker
+            .file_started(&row.local_id, &row.file_name, row.size, offset);
+        let mut corrupt_chunks = 0;
+        while offset < row.size {
+            if let Some(reason) = self.stop_reason() {
+                return Ok(Outcome::Stopped(reason));
+            }
+            if let Err(reason) = self.inner.policy.check() {
+                return Ok(Outcome::Stopped(StopReason::Paused(reason)));
+            }
+            let mut len = self.chunk_len().min(row.size - offset);
+            if offset + len == row.size {
+                // Last chunk: make sure the file is still what we hashed.
+                if self.stat(&row.local_id).await? != (row.size, row.modified_ms) {
+                    tus.terminate(&url).await;
+                    self.inner.db.set_upload_url(&row.local_id, None, 0)?;
+                    return Err(CoreError::FileChanged {
+                        name: row.file_name.clone(),
+                    });
+                }
+            }
+            len = len.max(1);
+            let sent = source::counter();
+            let body = source::body(
+                self.inner.library.clone(),
+                row.local_id.clone(),
+                offset,
+                len,
+                self.inner.tracker.clone(),
+                sent.clone(),
+            );
+            let started = Instant::now();
+            let patched = tokio::select! {
+                r = tus.patch(&url, offset, len, body) => r,
+                _ = self.token.cancelled() => {
+                    self.inner.tracker.unsent(&row.local_id, sent.load(Ordering::Relaxed));
+                    return Ok(Outcome::Stopped(StopReason::Cancelled));
+                }
+            };
+            let handed = sent.load(Ordering::Relaxed);
+            match patched {
+                Ok(Patched::Advanced {
+                    offset: new,
+                    finished,
+                }) => {
+                    let kept = new.saturating_sub(offset);
+                    self.inner
+                        .tracker
+                        .unsent(&row.local_id, handed.saturating_sub(kept));
+                    self.count(|r| r.bytes_sent += kept);
+                    if let Ok(mut c) = self.inner.chunk.lock() {
+                        c.observe(kept, started.elapsed());
+                    }
+                    offset = new;
+                    self.inner.db.set_acked(&row.local_id, offset)?;
+                    if finished.is_some() || offset >= row.size {
+                        return Ok(Outcome::Done(finished));
+                    }
+                }
+                Ok(Patched::OffsetMismatch) => {
+                    self.inner.tracker.unsent(&row.local_id, handed);
+                    match tus.head(&url).await? {
+                        Some(h) if h.finished.is_some() => return Ok(Outcome::Done(h.finished)),
+                        Some(h) => offset = h.offset,
+                        None => return self.restart(row).await,
+                    }
+                }
+                Ok(Patched::TooLarge) => {
+                    self.inner.tracker.unsent(&row.local_id, handed);
+                    let smaller = self
+                        .inner
+                        .chunk
+                        .lock()
+                        .map(|mut c| c.too_large())
+                        .unwrap_or(false);
+                    if !smaller {
+                        return Err(CoreError::QuotaExceeded(
+                            "the server refused even the smallest chunk".into(),
+                        ));
+                    }
+                }
+                Ok(Patched::ChecksumMismatch) => {
+                    self.inner.tracker.unsent(&row.local_id, handed);
+                    corrupt_chunks += 1;
+                    if offset + len == row.size || corrupt_chunks > 3 {
+                        // The whole file did not match its SHA-1: the server dropped it.
+                        self.inner.db.set_upload_url(&row.local_id, None, 0)?;
+                        return Err(CoreError::FileChanged {
+                            name: row.file_name.clone(),
+                        });
+                    }
+                }
+                Ok(Patched::Gone) => {
+                    self.inner.tracker.unsent(&row.local_id, handed);
+                    return self.restart(row).await;
+                }
+                Err(e) => {
+                    self.inner.tracker.unsent(&row.local_id, handed);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(Outcome::Done(None))
+    }
+
+    /// The upload vanished on the server: forget its URL; the retry creates a new one.
+    async fn restart(&self, row: &BackupRow) -> CoreResult<Outcome> {
+        self.inner.db.set_upload_url(&row.local_id, None, 0)?;
+        Err(CoreError::Server {
+            status: 410,
+            message: "the server dropped the partial upload; starting it again".into(),
+        })
+    }
+
+    fn chunk_len(&self) -> u64 {
+        let sizer = self.inner.chunk.lock().map(|c| *c).unwrap_or_default();
+        match self.deadline {
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                let speed = self
+                    .inner
+                    .tracker
+                    .snapshot()
+                    .map_or(0.0, |p| p.bytes_per_second);
+                sizer.for_time_left(left, speed)
+            }
+            None => sizer.current(),
+        }
+    }
+}
+
+/// Exponential backoff with jitter: ~1 s, 2 s, 4 s … capped at 5 minutes, ±25 %.
+fn backoff(attempt: u32) -> Duration {
+    let base = 1000u64
+        .saturating_mul(1 << attempt.saturating_sub(1).min(9))
+        .min(300_000);
+    let mut r = [0u8; 2];
+    let jitter = if getrandom::fill(&mut r).is_ok() {
+        u16::from_le_bytes(r) as u64 % (base / 2 + 1)
+    } else {
+        0
+    };
+    Duration::from_millis(base * 3 / 4 + jitter)
+}
+
+fn iso(ms: i64) -> String {
+    // RFC 3339 in UTC without pulling a date crate into the core.
+    let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(iso(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso(1_709_287_200_123), "2024-03-01T10:00:00.123Z");
+        assert_eq!(iso(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let a = backoff(1);
+        assert!(a >= Duration::from_millis(750) && a <= Duration::from_millis(1250));
+        let b = backoff(4);
+        assert!(b >= Duration::from_millis(6000) && b <= Duration::from_millis(10_000));
+        assert!(backoff(30) <= Duration::from_secs(375));
+    }
+}

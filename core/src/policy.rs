@@ -1,0 +1,220 @@
+//! When uploading is allowed. The platform pushes network and power state in; the settings say
+//! what the user wants (Wi-Fi only by default). Waiting code watches the combined state and
+//! resumes as soon as the condition holds again.
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NetworkKind {
+    Wifi,
+    Cellular,
+    /// Ethernet or anything else not billed per byte.
+    Other,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkState {
+    pub kind: NetworkKind,
+    /// The platform says this connection costs money per byte (hotspot, metered Wi-Fi).
+    pub metered: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PowerState {
+    pub charging: bool,
+    pub low_power: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    pub wifi_only: bool,
+    pub charging_only: bool,
+    /// Put uploaded assets into server albums named like their local albums.
+    pub album_sync: bool,
+    /// Files uploaded at the same time.
+    pub parallel_uploads: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            wifi_only: true,
+            charging_only: false,
+            album_sync: true,
+            parallel_uploads: 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PauseReason {
+    NoNetwork,
+    /// Wi-Fi only is on and the connection is cellular or metered.
+    WaitingForWifi,
+    WaitingForCharger,
+    /// Low power mode and not charging.
+    LowPower,
+}
+
+impl PauseReason {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::NoNetwork => "waiting for a network connection",
+            Self::WaitingForWifi => "waiting for Wi-Fi (Wi-Fi only is on)",
+            Self::WaitingForCharger => "waiting for the charger (charging only is on)",
+            Self::LowPower => "paused in low power mode",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conditions {
+    pub settings: Settings,
+    pub network: NetworkState,
+    pub power: PowerState,
+}
+
+impl Conditions {
+    /// `Ok` when uploading is allowed now, else why not.
+    pub fn check(&self) -> Result<(), PauseReason> {
+        let net = self.network;
+        if net.kind == NetworkKind::None {
+            return Err(PauseReason::NoNetwork);
+        }
+        if self.settings.wifi_only && (net.kind == NetworkKind::Cellular || net.metered) {
+            return Err(PauseReason::WaitingForWifi);
+        }
+        if self.settings.charging_only && !self.power.charging {
+            return Err(PauseReason::WaitingForCharger);
+        }
+        if self.power.low_power && !self.power.charging {
+            return Err(PauseReason::LowPower);
+        }
+        Ok(())
+    }
+}
+
+/// The live conditions, shared between the platform (writer) and the uploaders (readers).
+#[derive(Clone)]
+pub struct Policy {
+    tx: watch::Sender<Conditions>,
+}
+
+impl Policy {
+    pub fn new(settings: Settings) -> Self {
+        let (tx, _) = watch::channel(Conditions {
+            settings,
+            // Until the platform says otherwise: a desktop on an unmetered network.
+            network: NetworkState {
+                kind: NetworkKind::Other,
+                metered: false,
+            },
+            power: PowerState {
+                charging: true,
+                low_power: false,
+            },
+        });
+        Self { tx }
+    }
+
+    pub fn current(&self) -> Conditions {
+        self.tx.borrow().clone()
+    }
+
+    pub fn set_network(&self, network: NetworkState) {
+        self.tx.send_modify(|c| c.network = network);
+    }
+
+    pub fn set_power(&self, power: PowerState) {
+        self.tx.send_modify(|c| c.power = power);
+    }
+
+    pub fn set_settings(&self, settings: Settings) {
+        self.tx.send_modify(|c| c.settings = settings);
+    }
+
+    pub fn check(&self) -> Result<(), PauseReason> {
+        self.tx.borrow().check()
+    }
+
+    /// Resolves once uploading is allowed.
+    pub async fn allowed(&self) {
+        let mut rx = self.tx.subscribe();
+        let _ = rx.wait_for(|c| c.check().is_ok()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wifi_only_blocks_cellular_and_metered() {
+        let p = Policy::new(Settings::default());
+        assert!(p.check().is_ok());
+        p.set_network(NetworkState {
+            kind: NetworkKind::Cellular,
+            metered: true,
+        });
+        assert_eq!(p.check(), Err(PauseReason::WaitingForWifi));
+        p.set_network(NetworkState {
+            kind: NetworkKind::Wifi,
+            metered: true,
+        });
+        assert_eq!(p.check(), Err(PauseReason::WaitingForWifi));
+        p.set_settings(Settings {
+            wifi_only: false,
+            ..Settings::default()
+        });
+        assert!(p.check().is_ok());
+        p.set_network(NetworkState {
+            kind: NetworkKind::None,
+            metered: false,
+        });
+        assert_eq!(p.check(), Err(PauseReason::NoNetwork));
+    }
+
+    #[test]
+    fn charging_only_and_low_power() {
+        let p = Policy::new(Settings {
+            charging_only: true,
+            ..Settings::default()
+        });
+        p.set_power(PowerState {
+            charging: false,
+            low_power: false,
+        });
+        assert_eq!(p.check(), Err(PauseReason::WaitingForCharger));
+        p.set_settings(Settings::default());
+        p.set_power(PowerState {
+            charging: false,
+            low_power: true,
+        });
+        assert_eq!(p.check(), Err(PauseReason::LowPower));
+    }
+
+    #[tokio::test]
+    async fn allowed_resolves_when_wifi_returns() {
+        let p = Policy::new(Settings::default());
+        p.set_network(NetworkState {
+            kind: NetworkKind::Cellular,
+            metered: false,
+        });
+        let waiter = tokio::spawn({
+            let p = p.clone();
+            async move { p.allowed().await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(!waiter.is_finished());
+        p.set_network(NetworkState {
+            kind: NetworkKind::Wifi,
+            metered: false,
+        });
+        tokio::time::timeout(std::time::Duration::from_secs(2), waiter)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}
