@@ -45,6 +45,44 @@ impl ServerApi {
         })
     }
 
+    /// Logs in with email and password and creates an API key named `key_name` for this
+    /// client, so the password itself is never stored.
+    pub async fn create_key_with_password(
+        url: &str,
+        email: &str,
+        password: &str,
+        key_name: &str,
+    ) -> CoreResult<String> {
+        let probe = Self::new(url, "login")?;
+        #[derive(Deserialize)]
+        struct Login {
+            #[serde(rename = "accessToken")]
+            access_token: String,
+        }
+        #[derive(Deserialize)]
+        struct NewKey {
+            secret: String,
+        }
+        let login: Login = probe
+            .json(
+                probe
+                    .http
+                    .post(format!("{}/auth/login", probe.api))
+                    .json(&json!({"email": email, "password": password})),
+            )
+            .await?;
+        let key: NewKey = probe
+            .json(
+                probe
+                    .http
+                    .post(format!("{}/api-keys", probe.api))
+                    .bearer_auth(&login.access_token)
+                    .json(&json!({"name": key_name, "permissions": ["all"]})),
+            )
+            .await?;
+        Ok(key.secret)
+    }
+
     pub fn http(&self) -> &reqwest::Client {
         &self.http
     }
