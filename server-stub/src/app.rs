@@ -19,6 +19,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub login_limiter: Arc<LoginLimiter>,
     pub uploads: Arc<upload::tus::LiveUploads>,
+    pub workers: Arc<crate::jobs::worker::Workers>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -29,6 +30,12 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::users::routes())
         .merge(routes::assets::routes())
         .merge(routes::albums::routes())
+        .merge(routes::jobs::routes())
+        .merge(routes::thumbnails::routes())
+        .merge(routes::timeline::routes())
+        .merge(routes::trash::routes())
+        .merge(routes::devices::routes())
+        .merge(routes::sync::routes())
         .merge(upload::tus::routes());
     Router::new()
         .route("/.well-known/immich", get(routes::server_info::well_known))

@@ -21,4 +21,21 @@ pub struct Config {
     /// How often the janitor sweeps expired uploads, in seconds.
     #[arg(long, env = "SHOEBOX_JANITOR_INTERVAL_SECS", default_value_t = 600)]
     pub janitor_interval_secs: u64,
+    /// Background jobs (EXIF, thumbnails) running at once; default: the number of CPU cores.
+    /// 0 stops the workers (jobs wait in the queue).
+    #[arg(long, env = "SHOEBOX_JOB_CONCURRENCY")]
+    pub job_concurrency: Option<usize>,
+    /// First retry delay of a failed job in milliseconds; doubles with each attempt.
+    #[arg(long, env = "SHOEBOX_JOB_RETRY_BASE_MS", default_value_t = 5000)]
+    pub job_retry_base_ms: u64,
+}
+
+impl Config {
+    pub fn job_workers(&self) -> usize {
+        self.job_concurrency.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        })
+    }
 }

@@ -91,6 +91,105 @@ CREATE TABLE IF NOT EXISTS uploads (
 );
 "#;
 
+/// Schema changes after the foundation, applied in order; `PRAGMA user_version` records how
+/// many ran. Each entry runs in one transaction, so a crash mid-migration leaves the old schema.
+const MIGRATIONS: &[&str] = &[
+    // 1: media pipeline and timeline (issue 4).
+    r#"
+ALTER TABLE assets ADD COLUMN local_date_time TEXT;
+ALTER TABLE assets ADD COLUMN thumbhash BLOB;
+ALTER TABLE assets ADD COLUMN width INTEGER;
+ALTER TABLE assets ADD COLUMN height INTEGER;
+ALTER TABLE assets ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+UPDATE assets SET local_date_time = file_created_at;
+CREATE INDEX assets_owner_local ON assets(owner_id, local_date_time);
+-- Covering index for month buckets: walked in month order, visibility/favourite read from it.
+CREATE INDEX assets_timeline
+    ON assets(owner_id, substr(local_date_time, 1, 7), visibility, is_favorite)
+    WHERE deleted_at IS NULL;
+CREATE INDEX assets_owner_seq ON assets(owner_id, seq);
+CREATE INDEX assets_owner_device ON assets(owner_id, device_id);
+CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO counters (name, value) VALUES ('change_seq', 0);
+CREATE TABLE server_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE tombstones (
+    seq INTEGER PRIMARY KEY,
+    owner_id TEXT NOT NULL,
+    asset_id TEXT NOT NULL,
+    deleted_at TEXT NOT NULL
+);
+CREATE INDEX tombstones_owner_seq ON tombstones(owner_id, seq);
+-- Every change to an asset row takes the next change number; a delete leaves a tombstone.
+-- Triggers, so no code path can change an asset without delta sync seeing it.
+CREATE TRIGGER assets_seq_insert AFTER INSERT ON assets BEGIN
+    UPDATE counters SET value = value + 1 WHERE name = 'change_seq';
+    UPDATE assets SET seq = (SELECT value FROM counters WHERE name = 'change_seq')
+        WHERE id = NEW.id;
+END;
+CREATE TRIGGER assets_seq_update AFTER UPDATE ON assets WHEN NEW.seq IS OLD.seq BEGIN
+    UPDATE counters SET value = value + 1 WHERE name = 'change_seq';
+    UPDATE assets SET seq = (SELECT value FROM counters WHERE name = 'change_seq')
+        WHERE id = NEW.id;
+END;
+CREATE TRIGGER assets_seq_delete AFTER DELETE ON assets BEGIN
+    UPDATE counters SET value = value + 1 WHERE name = 'change_seq';
+    INSERT INTO tombstones (seq, owner_id, asset_id, deleted_at)
+        VALUES ((SELECT value FROM counters WHERE name = 'change_seq'), OLD.owner_id, OLD.id,
+                strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+END;
+CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY,
+    queue TEXT NOT NULL,
+    asset_id TEXT NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_run_at INTEGER NOT NULL,
+    last_error TEXT,
+    updated_at TEXT NOT NULL,
+    UNIQUE(queue, asset_id)
+);
+CREATE INDEX jobs_ready ON jobs(state, next_run_at);
+CREATE TABLE exif (
+    asset_id TEXT PRIMARY KEY REFERENCES assets(id) ON DELETE CASCADE,
+    make TEXT,
+    model TEXT,
+    lens_model TEXT,
+    width INTEGER,
+    height INTEGER,
+    orientation INTEGER,
+    date_time_original TEXT,
+    time_zone TEXT,
+    latitude REAL,
+    longitude REAL,
+    f_number REAL,
+    focal_length REAL,
+    iso INTEGER,
+    exposure_time TEXT,
+    duration_secs REAL
+);
+CREATE TABLE asset_files (
+    asset_id TEXT NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    path TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    PRIMARY KEY (asset_id, kind)
+);
+"#,
+];
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let done: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
 impl Db {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self, rusqlite::Error> {
@@ -102,6 +201,8 @@ impl Db {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)?;
+        let mut conn = conn;
+        migrate(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -135,6 +236,29 @@ impl Db {
             .map_err(|_| ApiError::Internal("database lock poisoned".into()))?;
         f(&mut guard)
     }
+}
+
+/// This data directory's identity, made once: clients compare it to notice a server reset
+/// (a new data directory behind the same URL) and re-sync from scratch.
+pub fn server_id(c: &Connection) -> rusqlite::Result<String> {
+    c.execute(
+        "INSERT OR IGNORE INTO server_meta (name, value) VALUES ('server_id', ?1)",
+        [crate::ids::new_id()],
+    )?;
+    c.query_row(
+        "SELECT value FROM server_meta WHERE name = 'server_id'",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// The last change number handed out (see the `assets_seq_*` triggers).
+pub fn change_seq(c: &Connection) -> rusqlite::Result<i64> {
+    c.query_row(
+        "SELECT value FROM counters WHERE name = 'change_seq'",
+        [],
+        |r| r.get(0),
+    )
 }
 
 /// A column list such as [`crate::users::COLUMNS`] qualified with a table alias, for joins.

@@ -9,6 +9,7 @@ mod config;
 mod db;
 mod error;
 mod ids;
+mod jobs;
 mod media;
 mod routes;
 mod storage;
@@ -84,11 +85,19 @@ async fn serve(config: config::Config) -> Result<()> {
         config: Arc::new(config.clone()),
         login_limiter: Arc::default(),
         uploads: Arc::default(),
+        workers: Arc::default(),
     };
     let report = storage::reconcile::at_startup(&state)
         .await
         .map_err(|e| anyhow::anyhow!("reconciling storage: {e}"))?;
     tracing::info!(?report, "storage reconciled");
+    let (requeued, added) = state
+        .db
+        .blocking(|c| Ok(jobs::queue::recover(c)?))
+        .map_err(|e| anyhow::anyhow!("recovering the job queue: {e}"))?;
+    let workers = config.job_workers();
+    tracing::info!(requeued, added, workers, "job queue ready");
+    jobs::worker::spawn(state.clone(), workers);
     storage::reconcile::spawn_janitor(
         state.clone(),
         Duration::from_secs(config.janitor_interval_secs.max(1)),

@@ -481,11 +481,12 @@ fn hostile_file_names_never_become_paths() {
     hostile_name(&srv, &admin, "..\\..\\windows\\system32.jpg", 27);
     hostile_name(&srv, &admin, "", 28);
     assert!(!std::path::Path::new("/tmp/shoebox-pwned.jpg").exists());
-    // nothing but the library, tmp, uploads and the DB in DIR
+    // nothing but the library, derived images, tmp, uploads and the DB in DIR
     for e in std::fs::read_dir(&srv.data).unwrap().flatten() {
         let n = e.file_name().to_string_lossy().to_string();
         assert!(
-            ["library", "tmp", "uploads"].contains(&n.as_str()) || n.starts_with("shoebox.db"),
+            ["library", "thumbs", "tmp", "uploads"].contains(&n.as_str())
+                || n.starts_with("shoebox.db"),
             "unexpected entry in DIR: {n:?}"
         );
     }

@@ -112,8 +112,9 @@ pub async fn ingest(
             let inserted = tx.execute(
                 "INSERT INTO assets (id, owner_id, checksum, storage_path, original_file_name, \
                  mime_type, asset_type, file_size, device_asset_id, device_id, file_created_at, \
-                 file_modified_at, is_favorite, visibility, duration, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
+                 file_modified_at, is_favorite, visibility, duration, created_at, updated_at, \
+                 local_date_time) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?11)",
                 params![
                     row_id,
                     owner,
@@ -153,12 +154,17 @@ pub async fn ingest(
                 params![size as i64, owner],
             )?;
             albums::add_to_named(&tx, &owner, &meta.albums, &row_id)?;
+            // Metadata and thumbnails are queued with the row: both exist or neither.
+            crate::jobs::queue::enqueue_all(&tx, &row_id)?;
             tx.commit()?;
             Ok((row_id, Status::Created))
         })
         .await;
     match result {
         Ok(done) => {
+            if done.1 == Status::Created {
+                state.workers.wake();
+            }
             tracing::info!(asset = %done.0, status = done.1.as_str(), size, "ingested");
             Ok(done)
         }

@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 
 pub const COLUMNS: &str = "id, owner_id, checksum, storage_path, original_file_name, mime_type, \
     asset_type, file_size, device_asset_id, device_id, file_created_at, file_modified_at, \
-    is_favorite, visibility, duration, created_at, updated_at, deleted_at";
+    is_favorite, visibility, duration, created_at, updated_at, deleted_at, local_date_time, \
+    thumbhash, width, height, seq";
 
 #[derive(Debug, Clone)]
 pub struct Asset {
@@ -34,6 +35,68 @@ pub struct Asset {
     pub created_at: String,
     pub updated_at: String,
     pub deleted_at: Option<String>,
+    pub local_date_time: Option<String>,
+    pub thumbhash: Option<Vec<u8>>,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    /// Change number of the last insert/update (delta sync cursor).
+    pub seq: i64,
+    /// The `exif` row, when loaded with [`attach_exif`] and extracted.
+    pub exif: Option<Exif>,
+}
+
+/// The extracted metadata of one asset (table `exif`).
+#[derive(Debug, Clone, Default)]
+pub struct Exif {
+    pub make: Option<String>,
+    pub model: Option<String>,
+    pub lens_model: Option<String>,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub orientation: Option<i64>,
+    pub date_time_original: Option<String>,
+    pub time_zone: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub f_number: Option<f64>,
+    pub focal_length: Option<f64>,
+    pub iso: Option<i64>,
+    pub exposure_time: Option<String>,
+}
+
+const EXIF_COLUMNS: &str = "make, model, lens_model, width, height, orientation, \
+    date_time_original, time_zone, latitude, longitude, f_number, focal_length, iso, exposure_time";
+
+impl Exif {
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            make: r.get(0)?,
+            model: r.get(1)?,
+            lens_model: r.get(2)?,
+            width: r.get(3)?,
+            height: r.get(4)?,
+            orientation: r.get(5)?,
+            date_time_original: r.get(6)?,
+            time_zone: r.get(7)?,
+            latitude: r.get(8)?,
+            longitude: r.get(9)?,
+            f_number: r.get(10)?,
+            focal_length: r.get(11)?,
+            iso: r.get(12)?,
+            exposure_time: r.get(13)?,
+        })
+    }
+}
+
+/// Loads the `exif` rows of `assets` (one indexed lookup each).
+pub fn attach_exif(c: &Connection, assets: &mut [Asset]) -> rusqlite::Result<()> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {EXIF_COLUMNS} FROM exif WHERE asset_id = ?1"
+    ))?;
+    for a in assets {
+        a.exif = crate::db::optional(stmt.query_row([&a.id], Exif::from_row))?;
+    }
+    Ok(())
 }
 
 impl Asset {
@@ -58,6 +121,48 @@ impl Asset {
             created_at: r.get(15)?,
             updated_at: r.get(16)?,
             deleted_at: r.get(17)?,
+            local_date_time: r.get(18)?,
+            thumbhash: r.get(19)?,
+            width: r.get(20)?,
+            height: r.get(21)?,
+            seq: r.get(22)?,
+            exif: None,
+        })
+    }
+
+    /// The taken time as wall-clock time (Immich's `localDateTime`, written with `Z`).
+    pub fn local_date_time(&self) -> &str {
+        self.local_date_time
+            .as_deref()
+            .unwrap_or(&self.file_created_at)
+    }
+
+    /// Immich's `ExifResponseDto`; only `fileSizeInByte` until metadata extraction ran.
+    fn exif_json(&self) -> Value {
+        let e = self.exif.clone().unwrap_or_default();
+        json!({
+            "make": e.make,
+            "model": e.model,
+            "exifImageWidth": e.width,
+            "exifImageHeight": e.height,
+            "fileSizeInByte": self.file_size,
+            "orientation": e.orientation.map(|o| o.to_string()),
+            "dateTimeOriginal": e.date_time_original,
+            "modifyDate": self.file_modified_at,
+            "timeZone": e.time_zone,
+            "lensModel": e.lens_model,
+            "fNumber": e.f_number,
+            "focalLength": e.focal_length,
+            "iso": e.iso,
+            "exposureTime": e.exposure_time,
+            "latitude": e.latitude,
+            "longitude": e.longitude,
+            "city": null,
+            "state": null,
+            "country": null,
+            "description": "",
+            "projectionType": null,
+            "rating": null,
         })
     }
 
@@ -73,10 +178,10 @@ impl Asset {
             "originalPath": format!("upload/{}", self.storage_path),
             "originalFileName": self.original_file_name,
             "originalMimeType": self.mime_type,
-            "thumbhash": null,
+            "thumbhash": self.thumbhash.as_ref().map(|h| STANDARD.encode(h)),
             "fileCreatedAt": self.file_created_at,
             "fileModifiedAt": self.file_modified_at,
-            "localDateTime": self.file_created_at,
+            "localDateTime": self.local_date_time(),
             "createdAt": self.created_at,
             "updatedAt": self.updated_at,
             "isFavorite": self.is_favorite,
@@ -87,12 +192,14 @@ impl Asset {
             "duration": self.duration.as_deref().unwrap_or("0:00:00.00000"),
             "checksum": STANDARD.encode(self.checksum),
             "fileSize": self.file_size,
-            "exifInfo": { "fileSizeInByte": self.file_size },
+            "exifInfo": self.exif_json(),
+            "width": self.width,
+            "height": self.height,
             "livePhotoVideoId": null,
             "people": [],
             "stack": null,
             "duplicateId": null,
-            "hasMetadata": false,
+            "hasMetadata": self.exif.is_some(),
             "resized": false,
         })
     }
@@ -103,6 +210,45 @@ pub fn get_owned(c: &Connection, owner_id: &str, id: &str) -> Result<Asset, ApiE
     let sql = format!("SELECT {COLUMNS} FROM assets WHERE id = ?1 AND owner_id = ?2");
     crate::db::optional(c.query_row(&sql, [id, owner_id], Asset::from_row))?
         .ok_or_else(|| ApiError::not_found("Asset"))
+}
+
+/// [`get_owned`] with its extracted metadata, for the asset JSON.
+pub fn get_owned_full(c: &Connection, owner_id: &str, id: &str) -> Result<Asset, ApiError> {
+    let mut a = [get_owned(c, owner_id, id)?];
+    attach_exif(c, &mut a)?;
+    let [a] = a;
+    Ok(a)
+}
+
+/// Deletes an owned asset for good inside the caller's transaction: the row (its exif, jobs,
+/// album entries and derived-file rows cascade; a trigger leaves the delta-sync tombstone) and
+/// the owner's usage. Returns the files to remove once the transaction has committed (the
+/// original, then its derived images), so a crash leaves orphans for start-up, never a row
+/// pointing at a missing file. `Ok(None)` when there is no such asset.
+pub fn delete_permanently(
+    c: &Connection,
+    owner_id: &str,
+    id: &str,
+) -> rusqlite::Result<Option<Vec<String>>> {
+    let mut files: Vec<String> = {
+        let mut stmt = c.prepare_cached("SELECT path FROM asset_files WHERE asset_id = ?1")?;
+        let rows = stmt.query_map([id], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let Some((path, size)): Option<(String, i64)> = crate::db::optional(c.query_row(
+        "DELETE FROM assets WHERE id = ?1 AND owner_id = ?2 RETURNING storage_path, file_size",
+        [id, owner_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    ))?
+    else {
+        return Ok(None);
+    };
+    c.execute(
+        "UPDATE users SET usage_bytes = MAX(0, usage_bytes - ?1) WHERE id = ?2",
+        rusqlite::params![size, owner_id],
+    )?;
+    files.insert(0, path);
+    Ok(Some(files))
 }
 
 /// The caller's asset with this SHA-1, if any: `(id, in trash)`.

@@ -1,5 +1,11 @@
 //! Which files we accept and what they are: extension → MIME type → Immich asset type.
-//! The lists follow Immich's `/api/server/media-types`.
+//! The lists follow Immich's `/api/server/media-types`. Submodules read what is inside a file:
+//! [`exif`] (photo metadata), [`video`] (ffprobe / ffmpeg), [`thumbs`] (previews, thumbnails,
+//! thumbhash).
+
+pub mod exif;
+pub mod thumbs;
+pub mod video;
 
 pub const IMAGE_EXTS: &[&str] = &[
     ".3fr", ".ari", ".arw", ".avif", ".bmp", ".cap", ".cin", ".cr2", ".cr3", ".crw", ".dcr",

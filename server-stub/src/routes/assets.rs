@@ -27,10 +27,11 @@ pub fn routes() -> Router<AppState> {
             "/assets",
             post(upload)
                 .layer(DefaultBodyLimit::disable())
-                .delete(delete),
+                .delete(delete)
+                .put(update_many),
         )
         .route("/assets/bulk-upload-check", post(bulk_upload_check))
-        .route("/assets/{id}", get(get_one))
+        .route("/assets/{id}", get(get_one).put(update_one))
         .route("/assets/{id}/original", get(original))
 }
 
@@ -329,7 +330,13 @@ async fn get_one(
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(load_owned(&state, &auth, &id).await?.to_json()))
+    let id = ids::parse("id", &id)?;
+    let owner = auth.user.id.clone();
+    let asset = state
+        .db
+        .call(move |c| assets::get_owned_full(c, &owner, &id))
+        .await?;
+    Ok(Json(asset.to_json()))
 }
 
 /// Parses a single `bytes=` range against `size`: `Ok(None)` means "send everything"
@@ -457,6 +464,93 @@ async fn original(
     Ok(resp)
 }
 
+/// The fields of Immich's `AssetBulkUpdateDto` / `UpdateAssetDto` this server applies.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Changes {
+    #[serde(default)]
+    ids: Vec<String>,
+    is_favorite: Option<bool>,
+    visibility: Option<String>,
+    /// Older clients: `isArchived: true` is `visibility: archive`.
+    is_archived: Option<bool>,
+}
+
+impl Changes {
+    fn visibility(&self) -> ApiResult<Option<String>> {
+        match (&self.visibility, self.is_archived) {
+            (Some(v), _) if assets::VISIBILITIES.contains(&v.as_str()) => Ok(Some(v.clone())),
+            (Some(_), _) => Err(ApiError::bad_request(format!(
+                "visibility must be one of {}",
+                assets::VISIBILITIES.join(", ")
+            ))),
+            (None, Some(true)) => Ok(Some("archive".into())),
+            (None, Some(false)) => Ok(Some("timeline".into())),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// Applies `changes` to the owner's assets `ids` in one transaction (all or none: an id the
+/// caller does not own is a 404 and nothing changes).
+async fn apply_changes(
+    state: &AppState,
+    owner: String,
+    ids: Vec<String>,
+    changes: &Changes,
+) -> ApiResult<()> {
+    let visibility = changes.visibility()?;
+    let favorite = changes.is_favorite;
+    state
+        .db
+        .call(move |c| {
+            let tx = c.transaction()?;
+            for id in &ids {
+                assets::get_owned(&tx, &owner, id)?;
+            }
+            if favorite.is_some() || visibility.is_some() {
+                let now = clock::now_api();
+                for id in &ids {
+                    tx.execute(
+                        "UPDATE assets SET is_favorite = COALESCE(?3, is_favorite), \
+                         visibility = COALESCE(?4, visibility), updated_at = ?5 \
+                         WHERE id = ?1 AND owner_id = ?2",
+                        rusqlite::params![id, owner, favorite, visibility, now],
+                    )?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+}
+
+async fn update_many(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<Changes>,
+) -> ApiResult<StatusCode> {
+    let ids = crate::routes::trash::parse_ids(&body.ids)?;
+    apply_changes(&state, auth.user.id, ids, &body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn update_one(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Changes>,
+) -> ApiResult<Json<Value>> {
+    let id = ids::parse("id", &id)?;
+    let owner = auth.user.id;
+    apply_changes(&state, owner.clone(), vec![id.clone()], &body).await?;
+    let asset = state
+        .db
+        .call(move |c| assets::get_owned_full(c, &owner, &id))
+        .await?;
+    Ok(Json(asset.to_json()))
+}
+
 #[derive(Deserialize)]
 struct DeleteBody {
     ids: Vec<String>,
@@ -492,16 +586,8 @@ async fn delete(
             let now = clock::now_api();
             for id in &ids {
                 if force {
-                    let (path, size): (String, i64) = tx.query_row(
-                        "DELETE FROM assets WHERE id = ?1 AND owner_id = ?2 RETURNING storage_path, file_size",
-                        [id, &owner],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )?;
-                    tx.execute(
-                        "UPDATE users SET usage_bytes = MAX(0, usage_bytes - ?1) WHERE id = ?2",
-                        rusqlite::params![size, owner],
-                    )?;
-                    removed.push(path);
+                    removed
+                        .extend(assets::delete_permanently(&tx, &owner, id)?.unwrap_or_default());
                 } else {
                     tx.execute(
                         "UPDATE assets SET deleted_at = ?1, updated_at = ?1 \

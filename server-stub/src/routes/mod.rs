@@ -4,7 +4,13 @@ pub mod albums;
 pub mod api_keys;
 pub mod assets;
 pub mod auth;
+pub mod devices;
+pub mod jobs;
 pub mod server_info;
+pub mod sync;
+pub mod thumbnails;
+pub mod timeline;
+pub mod trash;
 pub mod users;
 
 use crate::error::ApiError;

@@ -18,11 +18,12 @@ pub struct Storage {
 pub const LIBRARY: &str = "library";
 const UPLOADS: &str = "uploads";
 const TMP: &str = "tmp";
+pub const THUMBS: &str = "thumbs";
 
 impl Storage {
     /// Creates the directory layout under `root` if missing.
     pub fn open(root: &Path) -> io::Result<Self> {
-        for dir in [LIBRARY, UPLOADS, TMP] {
+        for dir in [LIBRARY, UPLOADS, TMP, THUMBS] {
             fs::create_dir_all(root.join(dir))?;
         }
         let root = fs::canonicalize(root)?;
@@ -66,6 +67,35 @@ impl Storage {
 
     pub fn abs(&self, rel: &str) -> PathBuf {
         self.root.join(rel)
+    }
+
+    pub fn thumbs_dir(&self) -> PathBuf {
+        self.root.join(THUMBS)
+    }
+
+    /// Where a derived image (`kind` = thumbnail / preview) of an asset lives, relative to the
+    /// data directory. Both ids are server-made UUIDs.
+    pub fn derived_rel_path(owner_id: &str, asset_id: &str, kind: &str, ext: &str) -> String {
+        let a = asset_id.get(0..2).unwrap_or("xx");
+        let b = asset_id.get(2..4).unwrap_or("xx");
+        format!("{THUMBS}/{owner_id}/{a}/{b}/{asset_id}-{kind}.{ext}")
+    }
+
+    /// Writes `bytes` at `rel` crash-safely: a temp file in `tmp/`, fsync, atomic rename,
+    /// fsync of the directory. Readers see the old file or the new one, never a torn one.
+    pub fn write_atomic(&self, rel: &str, bytes: &[u8]) -> io::Result<()> {
+        use std::io::Write;
+        let tmp = TempFile::new(self.new_tmp_path());
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(tmp.path())?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        promote(tmp.path(), &self.abs(rel))?;
+        tmp.keep();
+        Ok(())
     }
 }
 

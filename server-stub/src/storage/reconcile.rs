@@ -4,7 +4,7 @@
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::storage::{LIBRARY, remove_quietly};
+use crate::storage::{LIBRARY, THUMBS, remove_quietly};
 use crate::upload::tus::{self, UPLOAD_COLUMNS, UploadRow, upload_from_row};
 use std::collections::HashSet;
 use std::fs;
@@ -19,6 +19,7 @@ pub struct Report {
     pub upload_rows_dropped: usize,
     pub parts_trimmed: usize,
     pub uploads_finished: usize,
+    pub orphan_derived_removed: usize,
 }
 
 pub async fn at_startup(state: &AppState) -> Result<Report, ApiError> {
@@ -101,7 +102,17 @@ pub async fn at_startup(state: &AppState) -> Result<Report, ApiError> {
         Ok(rows.collect::<Result<HashSet<_>, _>>()?)
     })?;
     let root = storage.library_dir();
-    report.orphan_originals_removed = sweep_orphans(&root, &root, &known)?;
+    report.orphan_originals_removed = sweep_orphans(LIBRARY, &root, &root, &known)?;
+
+    // 4. Derived images (thumbnails, previews) no row points at: written by a job whose asset
+    //    was deleted meanwhile, or left by a crash during a permanent delete.
+    let known: HashSet<String> = state.db.blocking(|c| {
+        let mut stmt = c.prepare("SELECT path FROM asset_files")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<HashSet<_>, _>>()?)
+    })?;
+    let root = storage.thumbs_dir();
+    report.orphan_derived_removed = sweep_orphans(THUMBS, &root, &root, &known)?;
     Ok(report)
 }
 
@@ -113,20 +124,26 @@ fn drop_row(state: &AppState, id: &str) -> Result<(), ApiError> {
     })
 }
 
-fn sweep_orphans(root: &Path, dir: &Path, known: &HashSet<String>) -> std::io::Result<usize> {
+/// Removes files under `dir` whose path (`prefix/` + path relative to `root`) is not `known`.
+fn sweep_orphans(
+    prefix: &str,
+    root: &Path,
+    dir: &Path,
+    known: &HashSet<String>,
+) -> std::io::Result<usize> {
     let mut removed = 0;
     for entry in fs::read_dir(dir)?.flatten() {
         let path = entry.path();
         let ty = entry.file_type()?;
         if ty.is_dir() {
-            removed += sweep_orphans(root, &path, known)?;
+            removed += sweep_orphans(prefix, root, &path, known)?;
         } else {
             let rel = path
                 .strip_prefix(root)
-                .map(|r| format!("{LIBRARY}/{}", r.to_string_lossy()))
+                .map(|r| format!("{prefix}/{}", r.to_string_lossy()))
                 .unwrap_or_default();
             if !known.contains(&rel) {
-                tracing::info!(path = %path.display(), "removing orphan original");
+                tracing::info!(path = %path.display(), "removing orphan file");
                 remove_quietly(&path);
                 removed += 1;
             }
