@@ -26,6 +26,12 @@ if command -v dpkg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
     # node + npm for the interop clients (install.sh fetches Node 22 for @immich/cli itself)
     command -v node >/dev/null 2>&1 || need_pkg nodejs
     command -v npm >/dev/null 2>&1 || need_pkg npm
+    # the media pipeline: ffmpeg/ffprobe (video metadata, poster frames), heif-convert (HEIC);
+    # the tests make files with exiftool, ffmpeg and heif-enc; `make bench` compares with vipsthumbnail
+    need_pkg ffmpeg
+    need_pkg libheif-examples
+    need_pkg libimage-exiftool-perl
+    need_pkg libvips-tools
     # the interop tests build a Python venv; Debian splits ensurepip into python3-venv
     if command -v python3 >/dev/null 2>&1; then
         probe="$(mktemp -d)"
@@ -47,7 +53,7 @@ if command -v dpkg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
         log "system packages present"
     fi
 else
-    log "no apt-get/dpkg here; skipping system packages (need: curl, ca-certificates, python3 with venv, node + npm, a C compiler)"
+    log "no apt-get/dpkg here; skipping system packages (need: curl, ca-certificates, python3 with venv, node + npm, a C compiler, ffmpeg, heif-convert/heif-enc, exiftool, vipsthumbnail)"
 fi
 
 # Rust toolchain: not installed by this script (use https://rustup.rs), but make the lint

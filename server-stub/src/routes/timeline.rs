@@ -43,6 +43,35 @@ struct Where {
     sql: String,
     params: Vec<Sql>,
     descending: bool,
+    /// An album filter: it must be the caller's (404 otherwise, like any foreign id).
+    album: Option<String>,
+}
+
+fn check_album(c: &rusqlite::Connection, w: &Where) -> ApiResult<()> {
+    if let Some(album) = &w.album {
+        let owned: bool = c.query_row(
+            "SELECT COUNT(*) > 0 FROM albums WHERE id = ?1 AND owner_id = ?2",
+            [album, w.params[0].as_text()],
+            |r| r.get(0),
+        )?;
+        if !owned {
+            return Err(ApiError::not_found("Album"));
+        }
+    }
+    Ok(())
+}
+
+trait AsText {
+    fn as_text(&self) -> &str;
+}
+
+impl AsText for Sql {
+    fn as_text(&self) -> &str {
+        match self {
+            Sql::Text(s) => s,
+            _ => "",
+        }
+    }
 }
 
 fn build(f: &Filters, owner: &str) -> ApiResult<Where> {
@@ -83,8 +112,10 @@ fn build(f: &Filters, owner: &str) -> ApiResult<Where> {
             &mut params,
         );
     }
+    let mut album_filter = None;
     if let Some(album) = &f.album_id {
         let album = ids::parse("albumId", album)?;
+        album_filter = Some(album.clone());
         push(
             &mut sql,
             " AND a.id IN (SELECT x.asset_id FROM album_assets x JOIN albums b ON b.id = x.album_id \
@@ -127,6 +158,7 @@ fn build(f: &Filters, owner: &str) -> ApiResult<Where> {
         sql,
         params,
         descending,
+        album: album_filter,
     })
 }
 
@@ -167,6 +199,7 @@ async fn buckets(
     let rows = state
         .db
         .call(move |c| {
+            check_album(c, &w)?;
             let sql = format!(
                 "SELECT substr(a.local_date_time, 1, 7) AS m, COUNT(*) FROM assets a \
                  WHERE {} GROUP BY m ORDER BY m {dir}",
@@ -222,6 +255,7 @@ async fn bucket(
     let rows = state
         .db
         .call(move |c| {
+            check_album(c, &w)?;
             let sql = format!(
                 "SELECT a.id, a.owner_id, a.asset_type, a.is_favorite, a.visibility, \
                  a.deleted_at IS NOT NULL, a.thumbhash, a.file_created_at, \

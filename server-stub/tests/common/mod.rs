@@ -201,6 +201,12 @@ impl Server {
         None
     }
 
+    /// Sets (or replaces) an environment variable for the next start.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
+    }
+
     /// Starts the server again on the same data directory (after `kill`).
     pub fn start_again(&mut self) {
         self.spawn();
