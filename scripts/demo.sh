@@ -3,7 +3,7 @@
 #
 #   scripts/demo.sh start   build the release server, start it on a fresh ./demo-data, create the
 #                           admin and an API key, upload a generated sample library with the real
-#                           @immich/cli, print what to look at; the server keeps running.
+#                           the shoebox CLI, print what to look at; the server keeps running.
 #   scripts/demo.sh stop    stop the demo server (pid in demo-data/server.pid).
 #
 # Environment: SHOEBOX_DEMO_PORT (default 2283, or a free port when 2283 is taken),
@@ -68,8 +68,8 @@ start() {
     command -v curl >/dev/null || die "curl is missing: run 'make deps'"
     command -v python3 >/dev/null || die "python3 is missing: run 'make deps'"
 
-    say "building the release server: cargo build --release -p shoebox-server"
-    cargo build --release -p shoebox-server
+    say "building the release server and CLI: cargo build --release -p shoebox-server -p shoebox-cli"
+    cargo build --release -p shoebox-server -p shoebox-cli
     [ -x "$BIN" ] || die "no binary at $BIN"
 
     stop_server
@@ -118,40 +118,13 @@ start() {
     say "generating the sample library"
     python3 scripts/sample_library.py "$DEMO/sample-library"
 
-    if [ ! -x "$NODE_BIN/immich" ] && [ -f tests/interop/install.sh ]; then
-        say "installing the interop clients (@immich/cli): bash tests/interop/install.sh"
-        bash tests/interop/install.sh
-    fi
-    if [ -x "$NODE_BIN/immich" ] && PATH="$NODE_BIN:$PATH" immich --version >/dev/null 2>&1; then
-        say "uploading with the real @immich/cli $(PATH="$NODE_BIN:$PATH" immich --version)"
-        export IMMICH_CONFIG_DIR="$DEMO/immich-config"
-        PATH="$NODE_BIN:$PATH" immich login "$URL" "$key"
-        PATH="$NODE_BIN:$PATH" immich upload --recursive --album --no-progress "$DEMO/sample-library"
-        unset IMMICH_CONFIG_DIR
-    else
-        say "WARNING: @immich/cli is not available (run 'make deps'); uploading with curl instead"
-        upload_with_curl "$DEMO/sample-library"
-    fi
+    local cli="$TARGET_DIR/release/shoebox"
+    say "backing up the sample library with our CLI: shoebox backup (each folder becomes an album)"
+    "$cli" --state "$DEMO/cli-state" login "$URL" --key "$key"
+    "$cli" --state "$DEMO/cli-state" backup "$DEMO/sample-library"
+    "$cli" --state "$DEMO/cli-state" status
 
     report "$email" "$password" "$key"
-}
-
-# Fallback when the Immich CLI cannot run: POST /api/assets per file, one album per folder.
-upload_with_curl() {
-    local dir album ids file id mtime
-    for dir in "$1"/*/; do
-        album="$(basename "$dir")"
-        ids=()
-        for file in "$dir"*; do
-            mtime="$(date -u -r "$file" +%Y-%m-%dT%H:%M:%S.000Z)"
-            id="$(curl -sS -f -H "$AUTH" -F "assetData=@$file" -F "fileCreatedAt=$mtime" \
-                -F "fileModifiedAt=$mtime" -F "deviceAssetId=$(basename "$file")-$(stat -c %s "$file")" \
-                -F "deviceId=shoebox-demo" "$URL/api/assets" | json 'd["id"]')"
-            ids+=("\"$id\"")
-        done
-        api POST /api/albums "{\"albumName\":\"$album\",\"assetIds\":[$(IFS=,; echo "${ids[*]}")]}" >/dev/null
-        echo "uploaded ${#ids[@]} files into album '$album'"
-    done
 }
 
 report() {
@@ -192,7 +165,8 @@ PY
  server log    $DEMO/server.log   (pid $(cat "$PIDFILE") in $PIDFILE)
 
  try:   curl -H 'x-api-key: $key' $URL/api/albums
-        PATH=$NODE_BIN:\$PATH immich login $URL $key
+        $TARGET_DIR/release/shoebox --state $DEMO/cli-state status
+        (Immich's own CLI works too: immich login $URL $key; immich upload --recursive DIR)
  stop:  make demo-stop
 ==================================================================================
 MSG
