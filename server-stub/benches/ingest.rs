@@ -12,6 +12,9 @@
 //!   of them assets already stored; median ms of 5. Baseline: median of `GET /api/users/me`.
 //!   Target: < 100 ms.
 //!
+//! - The media-pipeline benchmarks (`thumbs_12mp`, `timeline_*_100k`, `sync_delta_unchanged_100k`)
+//!   are described in `media/mod.rs`; `SHOEBOX_BENCH_ONLY=media` runs only those.
+//!
 //! Environment: `SHOEBOX_SERVER_BIN` (default: `shoebox-server` next to this bench's
 //! `deps/` directory, i.e. `${CARGO_TARGET_DIR:-target}/release/shoebox-server`),
 //! `SHOEBOX_BENCH_UPLOAD_MIB` (default 1024), `SHOEBOX_BENCH_ROUNDS` (default 5; the median of paired per-round ratios counts),
@@ -32,6 +35,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use reqwest::blocking::{Client, multipart};
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
+
+mod media;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -66,6 +71,17 @@ fn run() -> Result<()> {
         Some(dir) => builder.tempdir_in(dir)?,
         None => builder.tempdir()?,
     };
+    if std::env::var("SHOEBOX_BENCH_ONLY").is_ok_and(|v| v == "media") {
+        let client = Client::builder().no_proxy().build()?;
+        let outcome = media::run(&bin, tmp.path(), &client)?;
+        for (_, line) in &outcome.lines {
+            println!("{line}");
+        }
+        if strict && outcome.lines.iter().any(|(ok, _)| !ok) {
+            return Err("a target was missed (SHOEBOX_BENCH_STRICT=1)".into());
+        }
+        return Ok(());
+    }
     let server = Server::start(
         &bin,
         &tmp.path().join("server-data"),
@@ -236,7 +252,12 @@ fn run() -> Result<()> {
         println!("{line}");
     }
     drop(server);
-    if strict && targets.iter().any(|(ok, _)| !ok) {
+    let media = media::run(&bin, tmp.path(), &client)?;
+    for (_, line) in &media.lines {
+        println!("{line}");
+    }
+    let missed = targets.iter().chain(media.lines.iter()).any(|(ok, _)| !ok);
+    if strict && missed {
         return Err("a target was missed (SHOEBOX_BENCH_STRICT=1)".into());
     }
     Ok(())

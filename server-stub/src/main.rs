@@ -40,6 +40,13 @@ struct Cli {
 enum Command {
     /// Serve the API on `--listen` with data in `--data`.
     Serve(config::Config),
+    /// Make the thumbnail and preview of each FILE in OUT with the worker's code, one file per
+    /// core at a time (for benchmarks and debugging).
+    Thumbs {
+        #[arg(long)]
+        out: std::path::PathBuf,
+        files: Vec<std::path::PathBuf>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -58,6 +65,53 @@ fn main() -> Result<()> {
             .build()
             .context("starting the async runtime")?
             .block_on(serve(config)),
+        Command::Thumbs { out, files } => render_files(&out, &files),
+    }
+}
+
+fn render_files(out: &std::path::Path, files: &[std::path::PathBuf]) -> Result<()> {
+    use media::thumbs::{self, Kind};
+    std::fs::create_dir_all(out)?;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let failed = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for w in 0..workers {
+            let (next, failed) = (&next, &failed);
+            s.spawn(move || {
+                let scratch = out.join(format!(".scratch-{w}"));
+                let _ = std::fs::create_dir_all(&scratch);
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(file) = files.get(i) else { break };
+                    let stem = file
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| i.to_string());
+                    let written = thumbs::render(file, false, &scratch)
+                        .map_err(|e| e.to_string())
+                        .and_then(|r| {
+                            for (kind, enc) in
+                                [(Kind::Thumbnail, &r.thumbnail), (Kind::Preview, &r.preview)]
+                            {
+                                let name = format!("{stem}-{}.{}", kind.as_str(), kind.ext());
+                                std::fs::write(out.join(name), &enc.bytes)
+                                    .map_err(|e| e.to_string())?;
+                            }
+                            Ok(())
+                        });
+                    if let Err(e) = written {
+                        eprintln!("{}: {e}", file.display());
+                        failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+                let _ = std::fs::remove_dir_all(&scratch);
+            });
+        }
+    });
+    match failed.into_inner() {
+        0 => Ok(()),
+        n => anyhow::bail!("{n} file(s) failed"),
     }
 }
 
