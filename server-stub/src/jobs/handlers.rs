@@ -70,12 +70,7 @@ fn store_metadata(state: &AppState, asset: &Asset, info: &MediaInfo) -> Result<(
     };
     state.db.blocking(move |c| {
         let tx = c.transaction()?;
-        let exists: bool = tx.query_row(
-            "SELECT COUNT(*) > 0 FROM assets WHERE id = ?1",
-            [&id],
-            |r| r.get(0),
-        )?;
-        if !exists {
+        if !asset_exists(&tx, &id)? {
             return Ok(());
         }
         let taken = info.taken.as_ref();
@@ -164,12 +159,7 @@ fn thumbnails(state: &AppState, asset: &Asset) -> Result<(), JobError> {
     let rows = files.clone();
     let stored = state.db.blocking(move |c| {
         let tx = c.transaction()?;
-        let exists: bool = tx.query_row(
-            "SELECT COUNT(*) > 0 FROM assets WHERE id = ?1",
-            [&id],
-            |r| r.get(0),
-        )?;
-        if !exists {
+        if !asset_exists(&tx, &id)? {
             return Ok(false);
         }
         for (kind, rel, etag, w, h) in &rows {
@@ -193,6 +183,12 @@ fn thumbnails(state: &AppState, asset: &Asset) -> Result<(), JobError> {
         }
     }
     Ok(())
+}
+
+fn asset_exists(c: &rusqlite::Connection, id: &str) -> rusqlite::Result<bool> {
+    c.query_row("SELECT COUNT(*) > 0 FROM assets WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })
 }
 
 fn sha1_of(bytes: &[u8]) -> [u8; 20] {

@@ -293,24 +293,20 @@ fn resize(src: &Rgb, width: u32, height: u32) -> Result<Rgb, ThumbError> {
 
 /// Scales (w, h) so the long side is at most `long` (never up).
 fn fit_long(w: u32, h: u32, long: u32) -> (u32, u32) {
-    let m = w.max(h);
-    if m <= long {
-        return (w, h);
-    }
-    let f = long as f64 / m as f64;
-    (
-        ((w as f64 * f).round() as u32).max(1),
-        ((h as f64 * f).round() as u32).max(1),
-    )
+    scale_to(w, h, w.max(h), long)
 }
 
 /// Scales (w, h) so the short side is `short` (never up).
 fn fit_short(w: u32, h: u32, short: u32) -> (u32, u32) {
-    let m = w.min(h);
-    if m <= short {
+    scale_to(w, h, w.min(h), short)
+}
+
+/// Scales (w, h) by `target / side` when `side` is larger than `target`.
+fn scale_to(w: u32, h: u32, side: u32, target: u32) -> (u32, u32) {
+    if side <= target {
         return (w, h);
     }
-    let f = short as f64 / m as f64;
+    let f = target as f64 / side as f64;
     (
         ((w as f64 * f).round() as u32).max(1),
         ((h as f64 * f).round() as u32).max(1),
