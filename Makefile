@@ -70,8 +70,9 @@ clean-demo: demo-stop
 	rm -rf demo-data
 
 bench:
-	$(CARGO) build --release -p shoebox-server
+	$(CARGO) build --release -p shoebox-server -p shoebox-cli
 	$(CARGO) bench -p shoebox-server --bench ingest
+	$(CARGO) bench -p shoebox-cli --bench backup
 
 bindings test-kotlin test-swift:
 	@echo "make $@: arrives with the bindings issue (uniffi Kotlin/Swift bindings); nothing to do yet"

@@ -205,6 +205,7 @@ impl BackupEngine {
 
     /// Scans, hashes and dedups without uploading.
     pub async fn scan(&self) -> CoreResult<ScanReport> {
+        let _one_at_a_time = self.inner.run_lock.lock().await;
         scan::scan(&self.inner).await
     }
 

@@ -48,7 +48,7 @@ pub fn hash_asset(library: &dyn PhotoLibrary, local_id: &str, size: u64) -> Core
 pub(super) async fn scan(inner: &Arc<Inner>) -> CoreResult<ScanReport> {
     inner.tracker.phase(Phase::Scanning);
     let local = inner.clone();
-    let mut report = tokio::task::spawn_blocking(move || scan_local(&local))
+    let mut report = tokio::task::spawn_blocking(move || local.db.batch(|| scan_local(&local)))
         .await
         .map_err(|e| CoreError::Library(e.to_string()))??;
 
@@ -91,7 +91,12 @@ fn scan_local(inner: &Inner) -> CoreResult<ScanReport> {
     };
     inner.tracker.phase(Phase::Hashing);
     let mut seen = HashSet::with_capacity(assets.len());
+    let mut last_commit = std::time::Instant::now();
     for asset in &assets {
+        if last_commit.elapsed() > std::time::Duration::from_secs(2) {
+            inner.db.checkpoint()?;
+            last_commit = std::time::Instant::now();
+        }
         seen.insert(asset.local_id.clone());
         let sha1 = match inner
             .db

@@ -146,6 +146,22 @@ impl StateDb {
             .map_err(|_| CoreError::Database("state database lock poisoned".into()))
     }
 
+    /// Runs `f` in one transaction (a scan's thousands of small writes cost one fsync).
+    pub fn batch<T>(&self, f: impl FnOnce() -> CoreResult<T>) -> CoreResult<T> {
+        self.conn()?.execute_batch("BEGIN IMMEDIATE")?;
+        let out = f();
+        let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        self.conn()?.execute_batch(end)?;
+        out
+    }
+
+    /// Inside `batch`: commits what is done so far and carries on in a new transaction, so a
+    /// long first scan killed midway keeps the hashes it already paid for.
+    pub fn checkpoint(&self) -> CoreResult<()> {
+        self.conn()?.execute_batch("COMMIT; BEGIN IMMEDIATE")?;
+        Ok(())
+    }
+
     pub fn cached_hash(
         &self,
         local_id: &str,
@@ -214,6 +230,19 @@ impl StateDb {
                 .optional()?;
             match existing {
                 Some((old, old_albums)) if old == sha1 => {
+                    // The common case on a re-scan: nothing to write.
+                    let unchanged: bool = c.query_row(
+                        "SELECT albums = ?2 AND size = ?3 AND modified_ms = ?4 AND state != 'failed' \
+                         FROM backup WHERE local_id = ?1",
+                        params![local_id, albums_json, size as i64, modified_ms],
+                        |r| r.get(0),
+                    )?;
+                    if unchanged {
+                        drop(c);
+                        return self
+                            .get(local_id)?
+                            .ok_or_else(|| CoreError::Database("row vanished".into()));
+                    }
                     c.execute(
                         "UPDATE backup SET albums = ?2, size = ?3, modified_ms = ?4, \
                          albums_synced = CASE WHEN ?5 THEN albums_synced ELSE 0 END, \
