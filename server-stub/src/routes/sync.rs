@@ -56,7 +56,7 @@ async fn delta(
             .ok_or_else(|| ApiError::bad_request(format!("limit must be 1 to {MAX_LIMIT}")))?,
     };
     let owner = auth.user.id;
-    let (server_id, changes, has_more, reset, head) = state
+    let (server_id, changes, has_more, reset, head, albums_etag) = state
         .db
         .call(move |c| {
             let server_id = crate::db::server_id(c)?;
@@ -95,7 +95,8 @@ async fn delta(
             merged.sort_by_key(|(s, _)| *s);
             let has_more = merged.len() > limit;
             merged.truncate(limit);
-            Ok((server_id, merged, has_more, reset, head))
+            let albums_etag = albums_etag(c, &owner)?;
+            Ok((server_id, merged, has_more, reset, head, albums_etag))
         })
         .await?;
     let next = match changes.last() {
@@ -119,5 +120,27 @@ async fn delta(
         "deleted": deleted,
         "nextCursor": next.to_string(),
         "hasMore": has_more,
+        "albumsEtag": albums_etag,
     })))
+}
+
+/// A fingerprint of the caller's albums and their membership: it changes whenever an album is
+/// created, renamed, deleted or gains or loses an asset, so a client re-reads albums only then.
+fn albums_etag(c: &rusqlite::Connection, owner: &str) -> rusqlite::Result<String> {
+    use sha1::Digest;
+    let mut stmt = c.prepare_cached(
+        "SELECT a.id, a.name, a.updated_at, COUNT(x.asset_id), COALESCE(MAX(x.added_at), '') \
+         FROM albums a LEFT JOIN album_assets x ON x.album_id = a.id \
+         WHERE a.owner_id = ?1 GROUP BY a.id ORDER BY a.id",
+    )?;
+    let mut hasher = sha1::Sha1::new();
+    let mut rows = stmt.query([owner])?;
+    while let Some(r) = rows.next()? {
+        for i in 0..5 {
+            let v: rusqlite::types::Value = r.get(i)?;
+            hasher.update(format!("{v:?}\u{1f}").as_bytes());
+        }
+        hasher.update(b"\x1e");
+    }
+    Ok(hex::encode(&hasher.finalize()[..8]))
 }
