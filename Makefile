@@ -43,6 +43,7 @@ test:
 	@printf '\n==> make test: all stages passed\n'
 
 test-rust:
+	$(CARGO) build -p shoebox-server -p shoebox-cli
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		echo "$(CARGO) nextest run --workspace"; \
 		$(CARGO) nextest run --workspace; \

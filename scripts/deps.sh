@@ -77,4 +77,5 @@ if [ -f tests/interop/install.sh ]; then
 else
     log "tests/interop/install.sh not present; skipping interop clients"
 fi
+bash tests/e2e/install.sh  # @tus/server reference for the e2e interop test
 log "done"
