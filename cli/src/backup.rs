@@ -197,12 +197,12 @@ fn exit_code(failed: bool) -> ExitCode {
 
 /// Prints the summary; `true` when something failed.
 fn summarize(r: &RunReport, as_json: bool) -> bool {
-    let failures: Vec<_> = r.scan.failures.iter().chain(&r.failures).collect();
+    let failures = &r.failures;
     if as_json {
         let out = json!({
             "uploaded": r.uploaded,
             "duplicates": r.duplicates + r.scan.already_on_server,
-            "failed": r.failed + r.scan.failures.len() as u64,
+            "failed": r.failed,
             "bytes_sent": r.bytes_sent,
             "hashed_files": r.scan.hashed_files,
             "hashed_bytes": r.scan.hashed_bytes,
@@ -227,7 +227,7 @@ fn summarize(r: &RunReport, as_json: bool) -> bool {
                 String::new()
             }
         );
-        for f in &failures {
+        for f in failures {
             println!("  {}: {} — {}", f.local_id, f.message, f.hint);
         }
         if let Some(s) = r.stopped {

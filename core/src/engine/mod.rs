@@ -16,6 +16,7 @@ use crate::progress::{FileFailure, Phase, ProgressObserver, Tracker};
 use crate::selection::AlbumSelection;
 use crate::server::ServerApi;
 use crate::state::{self, BackupRow, Counts, RunRecord, StateDb};
+use crate::timeline::{ThumbCache, Timeline};
 use crate::upload::chunk::ChunkSizer;
 use crate::upload::tus::TusClient;
 use std::collections::{HashSet, VecDeque};
@@ -75,11 +76,12 @@ pub struct Status {
 
 const SELECTION_KEY: &str = "album_selection";
 const SETTINGS_KEY: &str = "settings";
+const THUMB_BUDGET_KEY: &str = "thumbnail_cache_bytes";
 
 struct Inner {
     api: ServerApi,
     tus: TusClient,
-    db: StateDb,
+    db: Arc<StateDb>,
     library: Arc<dyn PhotoLibrary>,
     policy: Policy,
     tracker: Tracker,
@@ -87,6 +89,7 @@ struct Inner {
     cancel: Mutex<CancellationToken>,
     chunk: Mutex<ChunkSizer>,
     run_lock: tokio::sync::Mutex<()>,
+    timeline: Timeline,
 }
 
 #[derive(Clone)]
@@ -104,7 +107,8 @@ impl BackupEngine {
             path: config.state_dir.clone(),
             reason: e.to_string(),
         })?;
-        let db = StateDb::open(&config.state_dir.join("shoebox-client.db"))?;
+        let db = Arc::new(StateDb::open(&config.state_dir.join("shoebox-client.db"))?);
+        let thumbs_dir = config.state_dir.join("thumbs");
         let api = ServerApi::new(&config.server_url, &config.api_key)?;
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(
@@ -114,6 +118,11 @@ impl BackupEngine {
         );
         let tus = TusClient::new(api.http().clone(), &api.upload_endpoint(), headers)?;
         let settings: Settings = db.setting(SETTINGS_KEY)?.unwrap_or_default();
+        let budget: u64 = db
+            .setting(THUMB_BUDGET_KEY)?
+            .unwrap_or(crate::timeline::thumbs::DEFAULT_BUDGET);
+        let thumbs = ThumbCache::new(db.clone(), api.clone(), thumbs_dir, budget)?;
+        let timeline = Timeline::new(db.clone(), api.clone(), thumbs);
         Ok(Self {
             inner: Arc::new(Inner {
                 api,
@@ -126,8 +135,20 @@ impl BackupEngine {
                 cancel: Mutex::new(CancellationToken::new()),
                 chunk: Mutex::new(ChunkSizer::default()),
                 run_lock: tokio::sync::Mutex::new(()),
+                timeline,
             }),
         })
+    }
+
+    /// The offline timeline over this engine's database and server.
+    pub fn timeline(&self) -> &Timeline {
+        &self.inner.timeline
+    }
+
+    /// The thumbnail cache's byte budget (default 500 MiB); evicts at once if over.
+    pub fn set_thumbnail_budget(&self, bytes: u64) -> CoreResult<()> {
+        self.inner.db.set_setting(THUMB_BUDGET_KEY, &bytes)?;
+        self.inner.timeline.thumbs().set_budget(bytes)
     }
 
     /// Checks the server address and credentials.
@@ -230,7 +251,14 @@ impl BackupEngine {
         let run_id = inner.db.start_run()?;
         let scan = scan::scan(inner).await?;
         let use_tus = inner.api.supports_tus().await;
-        let queue = inner.db.due(state::now_ms())?;
+        // A foreground run is the user asking now: files backing off are tried again too.
+        // Background runs respect the backoff.
+        let due_by = if deadline.is_some() {
+            state::now_ms()
+        } else {
+            i64::MAX
+        };
+        let queue = inner.db.due(due_by)?;
         let bytes: u64 = queue.iter().map(|r| r.size).sum();
         inner.tracker.totals(queue.len() as u64, bytes);
         inner.tracker.phase(Phase::Uploading);
@@ -265,6 +293,9 @@ impl BackupEngine {
             tracing::warn!(%e, "album sync failed; retried next run");
         }
         let mut report = shared.report.lock().map(|r| r.clone()).unwrap_or_default();
+        // Files the scan could not read are failures of this run too.
+        report.failed += scan.failures.len() as u64;
+        report.failures.extend(scan.failures.iter().cloned());
         report.scan = scan;
         report.remaining = inner.db.counts()?.queued;
         let outcome = match report.stopped {

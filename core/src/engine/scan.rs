@@ -80,11 +80,9 @@ fn scan_local(inner: &Inner) -> CoreResult<ScanReport> {
         .into_iter()
         .map(|a| (a.id, a.name))
         .collect();
-    let assets: Vec<LocalAsset> = library
-        .assets()?
-        .into_iter()
-        .filter(|a| selection.includes(a))
-        .collect();
+    let all = library.assets()?;
+    inner.db.replace_local_assets(&all, &names)?;
+    let assets: Vec<LocalAsset> = all.into_iter().filter(|a| selection.includes(a)).collect();
     let mut report = ScanReport {
         assets: assets.len() as u64,
         ..ScanReport::default()

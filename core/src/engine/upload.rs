@@ -143,8 +143,15 @@ impl Ctx {
             _ => {}
         }
         let mut attempt = 0;
+        let mut progress_mark = self.acked(&row.local_id);
         loop {
             let result = self.upload(&row).await;
+            // A retry that moved the upload forward starts the count again (as tus-js-client).
+            let now_acked = self.acked(&row.local_id);
+            if now_acked > progress_mark {
+                attempt = 0;
+                progress_mark = now_acked;
+            }
             match result {
                 Ok(Outcome::Done(finished)) => {
                     let (remote, dup) = finished
@@ -182,6 +189,12 @@ impl Ctx {
                     return false;
                 }
                 Err(CoreError::FileVanished(_)) => {
+                    // Free what the server holds for it (open uploads count against the quota).
+                    if let Ok(Some(current)) = self.inner.db.get(&row.local_id)
+                        && let Some(url) = current.upload_url
+                    {
+                        self.inner.tus.terminate(&url).await;
+                    }
                     let _ = self.inner.db.forget(&row.local_id);
                     self.fail(&row, &CoreError::FileVanished(row.file_name.clone()));
                     return true;
@@ -221,6 +234,15 @@ impl Ctx {
                 }
             }
         }
+    }
+
+    fn acked(&self, local_id: &str) -> u64 {
+        self.inner
+            .db
+            .get(local_id)
+            .ok()
+            .flatten()
+            .map_or(0, |r| r.acked_offset)
     }
 
     fn count(&self, f: impl FnOnce(&mut RunReport)) {
@@ -368,6 +390,9 @@ impl Ctx {
         let (url, mut offset) = match &row.upload_url {
             Some(url) => match tus.head(url).await? {
                 Some(head) if head.length.is_none_or(|l| l == row.size) => {
+                    if head.offset != row.acked_offset {
+                        self.inner.db.set_acked(&row.local_id, head.offset)?;
+                    }
                     if head.finished.is_some() {
                         return Ok(Outcome::Done(head.finished));
                     }
@@ -461,7 +486,12 @@ impl Ctx {
                     self.inner.tracker.unsent(&row.local_id, handed);
                     match tus.head(&url).await? {
                         Some(h) if h.finished.is_some() => return Ok(Outcome::Done(h.finished)),
-                        Some(h) => offset = h.offset,
+                        Some(h) => {
+                            let kept = h.offset.saturating_sub(offset);
+                            self.count(|r| r.bytes_sent += kept);
+                            offset = h.offset;
+                            self.inner.db.set_acked(&row.local_id, offset)?;
+                        }
                         None => return self.restart(row).await,
                     }
                 }
@@ -496,6 +526,14 @@ impl Ctx {
                 }
                 Err(e) => {
                     self.inner.tracker.unsent(&row.local_id, handed);
+                    // The server may have kept part of the interrupted chunk: count what this
+                    // run delivered (the retry resumes from there anyway).
+                    if let Ok(Some(h)) = tus.head(&url).await
+                        && h.offset > offset
+                    {
+                        self.count(|r| r.bytes_sent += h.offset - offset);
+                        self.inner.db.set_acked(&row.local_id, h.offset)?;
+                    }
                     return Err(e);
                 }
             }
