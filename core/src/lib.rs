@@ -12,6 +12,7 @@ pub mod progress;
 pub mod selection;
 pub mod server;
 pub mod state;
+pub mod timeline;
 pub mod upload;
 
 pub use engine::{
@@ -24,3 +25,6 @@ pub use library::{Album, LocalAsset, MediaType, PhotoLibrary};
 pub use policy::{NetworkKind, NetworkState, PauseReason, PowerState, Settings};
 pub use progress::{FileFailure, FileProgress, Phase, Progress, ProgressObserver};
 pub use selection::AlbumSelection;
+pub use timeline::{
+    BackupState, Bucket, RemoteAlbum, SyncReport, ThumbSize, Timeline, TimelineFilter, TimelineItem,
+};

@@ -185,6 +185,57 @@ impl ServerApi {
         Ok(out)
     }
 
+    /// `GET` a JSON document under `/api`.
+    pub async fn get_json<T: for<'de> Deserialize<'de>>(&self, path: &str) -> CoreResult<T> {
+        self.json(self.req(Method::GET, path)).await
+    }
+
+    /// Ids of the assets in an album.
+    pub async fn album_asset_ids(&self, album_id: &str) -> CoreResult<Vec<String>> {
+        #[derive(Deserialize)]
+        struct Asset {
+            id: String,
+        }
+        #[derive(Deserialize)]
+        struct Album {
+            #[serde(default)]
+            assets: Vec<Asset>,
+        }
+        let a: Album = self.get_json(&format!("/albums/{album_id}")).await?;
+        Ok(a.assets.into_iter().map(|a| a.id).collect())
+    }
+
+    pub async fn set_favorite(&self, asset_id: &str, favorite: bool) -> CoreResult<()> {
+        self.send(
+            self.req(Method::PUT, "/assets")
+                .json(&json!({"ids": [asset_id], "isFavorite": favorite})),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Moves an asset to the server's trash.
+    pub async fn trash(&self, asset_id: &str) -> CoreResult<()> {
+        self.send(
+            self.req(Method::DELETE, "/assets")
+                .json(&json!({"ids": [asset_id]})),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The bytes of an asset's `thumbnail` or `preview`.
+    pub async fn thumbnail(&self, asset_id: &str, size: &str) -> CoreResult<bytes::Bytes> {
+        self.send(self.req(
+            Method::GET,
+            &format!("/assets/{asset_id}/thumbnail?size={size}"),
+        ))
+        .await?
+        .bytes()
+        .await
+        .map_err(|e| self.unreachable(e))
+    }
+
     /// The user's albums: (id, name).
     pub async fn albums(&self) -> CoreResult<Vec<(String, String)>> {
         #[derive(Deserialize)]

@@ -37,6 +37,66 @@ CREATE TABLE IF NOT EXISTS backup (
 CREATE INDEX IF NOT EXISTS backup_sha1 ON backup(sha1);
 CREATE INDEX IF NOT EXISTS backup_state ON backup(state);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS local_assets (
+    local_id TEXT PRIMARY KEY,
+    file_name TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    media_type TEXT NOT NULL,
+    albums TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS remote_assets (
+    id TEXT PRIMARY KEY,
+    sha1 BLOB,
+    file_name TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    taken_ms INTEGER NOT NULL,
+    month TEXT NOT NULL,
+    is_favorite INTEGER NOT NULL DEFAULT 0,
+    is_trashed INTEGER NOT NULL DEFAULT 0,
+    visibility TEXT NOT NULL DEFAULT 'timeline',
+    device_id TEXT NOT NULL DEFAULT '',
+    thumbhash TEXT,
+    width INTEGER,
+    height INTEGER,
+    file_size INTEGER
+);
+CREATE INDEX IF NOT EXISTS remote_assets_sha1 ON remote_assets(sha1);
+CREATE TABLE IF NOT EXISTS remote_albums (id TEXT PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS remote_album_assets (
+    album_id TEXT NOT NULL,
+    asset_id TEXT NOT NULL,
+    PRIMARY KEY (album_id, asset_id)
+);
+CREATE TABLE IF NOT EXISTS timeline (
+    key TEXT PRIMARY KEY,
+    remote_id TEXT,
+    local_id TEXT,
+    file_name TEXT NOT NULL,
+    taken_ms INTEGER NOT NULL,
+    month TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    is_favorite INTEGER NOT NULL DEFAULT 0,
+    device_id TEXT NOT NULL DEFAULT '',
+    thumbhash TEXT,
+    width INTEGER,
+    height INTEGER
+);
+CREATE INDEX IF NOT EXISTS timeline_month ON timeline(month, taken_ms);
+CREATE TABLE IF NOT EXISTS pending_actions (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    asset_id TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS thumb_cache (
+    asset_id TEXT NOT NULL,
+    size TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    sha1 BLOB NOT NULL,
+    last_used_ms INTEGER NOT NULL,
+    PRIMARY KEY (asset_id, size)
+);
+CREATE INDEX IF NOT EXISTS thumb_cache_lru ON thumb_cache(last_used_ms);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
     started_ms INTEGER NOT NULL,
@@ -144,6 +204,11 @@ impl StateDb {
         self.conn
             .lock()
             .map_err(|_| CoreError::Database("state database lock poisoned".into()))
+    }
+
+    /// Raw access for modules that own their own tables (timeline, thumbnail cache).
+    pub fn with<T>(&self, f: impl FnOnce(&mut Connection) -> CoreResult<T>) -> CoreResult<T> {
+        f(&mut *self.conn()?)
     }
 
     /// Runs `f` in one transaction (a scan's thousands of small writes cost one fsync).
@@ -486,6 +551,40 @@ impl StateDb {
                 },
             )
             .optional()?)
+    }
+
+    /// Replaces the list of every asset in the library (selected for backup or not), which the
+    /// timeline shows as "on this device".
+    pub fn replace_local_assets(
+        &self,
+        assets: &[crate::library::LocalAsset],
+        album_names: &std::collections::HashMap<String, String>,
+    ) -> CoreResult<()> {
+        let c = self.conn()?;
+        c.execute("DELETE FROM local_assets", [])?;
+        let mut stmt = c.prepare_cached(
+            "INSERT OR REPLACE INTO local_assets (local_id, file_name, created_ms, media_type, albums) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for a in assets {
+            let albums: Vec<&String> = a
+                .album_ids
+                .iter()
+                .filter_map(|id| album_names.get(id))
+                .collect();
+            let kind = match a.media_type {
+                crate::library::MediaType::Image => "IMAGE",
+                crate::library::MediaType::Video => "VIDEO",
+            };
+            stmt.execute(params![
+                a.local_id,
+                a.file_name,
+                a.created_ms,
+                kind,
+                serde_json::to_string(&albums).unwrap_or_else(|_| "[]".into())
+            ])?;
+        }
+        Ok(())
     }
 
     /// Local ids the database knows, to forget those that left the library.
