@@ -83,7 +83,7 @@ impl ProgressObserver for Bar {
 }
 
 /// A state directory per (server, library root), so two folders or two servers never mix.
-fn library_state(dirs: &StateDirs, server: &str, root: &std::path::Path) -> PathBuf {
+pub fn library_state(dirs: &StateDirs, server: &str, root: &std::path::Path) -> PathBuf {
     let key = Sha1::digest(format!("{server}\n{}", root.display()).as_bytes());
     dirs.data.join("libraries").join(&hex::encode(key)[..16])
 }
@@ -148,6 +148,7 @@ pub async fn run(dirs: &StateDirs, args: BackupArgs) -> Result<ExitCode> {
         Some(observer),
     )?;
     engine.set_selection(selection)?;
+    crate::timeline::remember_library(dirs, library.root())?;
     let mut settings = engine.settings();
     settings.parallel_uploads = args.parallel.clamp(1, 16);
     engine.set_settings(settings)?;

@@ -5,6 +5,7 @@
 mod backup;
 mod credentials;
 mod status;
+mod timeline;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -50,6 +51,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show the timeline (this computer's library merged with the server's), by month.
+    Timeline(timeline::TimelineArgs),
+    /// Write an asset's cached (or fetched) thumbnail to a file.
+    Thumb(timeline::ThumbArgs),
     /// Print the SHA-1 of files, as the server dedups on it.
     Hash { files: Vec<PathBuf> },
 }
@@ -88,6 +93,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Albums { dir } => albums(&dir),
         Command::Backup(args) => rt.block_on(backup::run(&dirs, args)),
         Command::Status { json } => status::show(&dirs, json),
+        Command::Timeline(args) => rt.block_on(timeline::show(&dirs, args)),
+        Command::Thumb(args) => rt.block_on(timeline::thumb(&dirs, args)),
         Command::Hash { files } => hash(&files),
     }
 }

@@ -319,7 +319,7 @@ impl Server {
 
     // -- what the server holds ---------------------------------------------------------------
 
-    async fn get_json(&self, user: &User, path: &str) -> Value {
+    pub async fn get_json(&self, user: &User, path: &str) -> Value {
         let r = self
             .http
             .get(self.url(path))
