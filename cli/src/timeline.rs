@@ -50,8 +50,11 @@ const LAST_LIBRARY: &str = "last-library";
 
 pub fn remember_library(dirs: &StateDirs, root: &Path) -> Result<()> {
     std::fs::create_dir_all(&dirs.data)?;
-    std::fs::write(dirs.data.join(LAST_LIBRARY), root.to_string_lossy().as_bytes())
-        .context("remembering the library")
+    std::fs::write(
+        dirs.data.join(LAST_LIBRARY),
+        root.to_string_lossy().as_bytes(),
+    )
+    .context("remembering the library")
 }
 
 fn open(dirs: &StateDirs, library: Option<PathBuf>) -> Result<BackupEngine> {
