@@ -28,6 +28,10 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::auth::routes())
         .merge(routes::api_keys::routes())
         .merge(routes::users::routes())
+        .merge(routes::admin::routes())
+        .merge(routes::stats::routes())
+        .merge(routes::partners::routes())
+        .merge(routes::shared_links::routes())
         .merge(routes::assets::routes())
         .merge(routes::albums::routes())
         .merge(routes::jobs::routes())
@@ -39,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(upload::tus::routes());
     Router::new()
         .route("/.well-known/immich", get(routes::server_info::well_known))
+        .merge(crate::web::share_page::routes())
         .nest("/api", api)
         .fallback(routes::not_found)
         .layer(TraceLayer::new_for_http())

@@ -21,6 +21,10 @@ pub struct Config {
     /// How often the janitor sweeps expired uploads, in seconds.
     #[arg(long, env = "SHOEBOX_JANITOR_INTERVAL_SECS", default_value_t = 600)]
     pub janitor_interval_secs: u64,
+    /// Seconds a deleted user stays restorable before their data is removed for good
+    /// (Immich's user delete delay; default 7 days).
+    #[arg(long, env = "SHOEBOX_USER_DELETE_DELAY_SECS", default_value_t = 7 * 24 * 3600)]
+    pub user_delete_delay_secs: u64,
     /// Background jobs (EXIF, thumbnails) running at once; default: the number of CPU cores.
     /// 0 stops the workers (jobs wait in the queue).
     #[arg(long, env = "SHOEBOX_JOB_CONCURRENCY")]

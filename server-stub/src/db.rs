@@ -177,6 +177,48 @@ CREATE TABLE asset_files (
     PRIMARY KEY (asset_id, kind)
 );
 "#,
+    // 2: sharing and administration (issue 8).
+    r#"
+CREATE TABLE partners (
+    shared_by TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    shared_with TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    in_timeline INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (shared_by, shared_with)
+);
+CREATE INDEX partners_with ON partners(shared_with);
+CREATE TABLE album_users (
+    album_id TEXT NOT NULL REFERENCES albums(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    role TEXT NOT NULL,
+    PRIMARY KEY (album_id, user_id)
+);
+CREATE INDEX album_users_user ON album_users(user_id);
+CREATE INDEX album_assets_asset ON album_assets(asset_id);
+CREATE TABLE shared_links (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    key_hash BLOB NOT NULL UNIQUE,
+    link_type TEXT NOT NULL,
+    album_id TEXT REFERENCES albums(id) ON DELETE CASCADE,
+    description TEXT,
+    password_hash TEXT,
+    expires_at TEXT,
+    allow_upload INTEGER NOT NULL DEFAULT 0,
+    allow_download INTEGER NOT NULL DEFAULT 1,
+    show_metadata INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX shared_links_user ON shared_links(user_id);
+CREATE TABLE shared_link_assets (
+    link_id TEXT NOT NULL REFERENCES shared_links(id) ON DELETE CASCADE,
+    asset_id TEXT NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+    PRIMARY KEY (link_id, asset_id)
+);
+CREATE INDEX shared_link_assets_asset ON shared_link_assets(asset_id);
+ALTER TABLE uploads ADD COLUMN shared_link_id TEXT;
+"#,
 ];
 
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

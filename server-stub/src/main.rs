@@ -1,6 +1,7 @@
 //! `shoebox-server`: the Shoebox server binary. `serve` opens the data directory, reconciles
 //! storage left by a crash, then serves the API until SIGTERM/SIGINT.
 
+mod access;
 mod app;
 mod assets;
 mod auth;
@@ -15,6 +16,7 @@ mod routes;
 mod storage;
 mod upload;
 mod users;
+mod web;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -155,6 +157,12 @@ async fn serve(config: config::Config) -> Result<()> {
     storage::reconcile::spawn_janitor(
         state.clone(),
         Duration::from_secs(config.janitor_interval_secs.max(1)),
+    );
+
+    routes::admin::spawn_purger(
+        state.clone(),
+        Duration::from_secs(config.janitor_interval_secs.max(1)),
+        Duration::from_secs(config.user_delete_delay_secs),
     );
 
     let listener = tokio::net::TcpListener::bind(config.listen)

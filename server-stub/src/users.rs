@@ -5,7 +5,7 @@ use rusqlite::Row;
 use serde_json::{Value, json};
 
 pub const COLUMNS: &str = "id, email, name, is_admin, quota_size_bytes, usage_bytes, \
-                           should_change_password, created_at, updated_at";
+                           should_change_password, created_at, updated_at, deleted_at";
 
 #[derive(Debug, Clone)]
 pub struct User {
@@ -18,6 +18,8 @@ pub struct User {
     pub should_change_password: bool,
     pub created_at: String,
     pub updated_at: String,
+    /// Set while the account is soft-deleted (restorable until the grace period ends).
+    pub deleted_at: Option<String>,
 }
 
 impl User {
@@ -38,6 +40,7 @@ impl User {
             should_change_password: r.get(o + 6)?,
             created_at: r.get(o + 7)?,
             updated_at: r.get(o + 8)?,
+            deleted_at: r.get(o + 9)?,
         })
     }
 
@@ -45,6 +48,18 @@ impl User {
     pub fn quota_remaining(&self) -> Option<i64> {
         self.quota_size_bytes
             .map(|q| q.saturating_sub(self.usage_bytes).max(0))
+    }
+
+    /// Immich's `UserResponseDto`: what other users (partners, album members) see.
+    pub fn to_public_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "email": self.email,
+            "name": self.name,
+            "avatarColor": "primary",
+            "profileImagePath": "",
+            "profileChangedAt": self.created_at,
+        })
     }
 
     /// `UserAdminResponseDto` (a superset of `UserResponseDto`); the caller's own view.
@@ -58,14 +73,14 @@ impl User {
             "profileImagePath": "",
             "profileChangedAt": self.created_at,
             "shouldChangePassword": self.should_change_password,
-            "status": "active",
+            "status": if self.deleted_at.is_some() { "deleted" } else { "active" },
             "storageLabel": null,
             "oauthId": "",
             "quotaSizeInBytes": self.quota_size_bytes,
             "quotaUsageInBytes": self.usage_bytes,
             "createdAt": self.created_at,
             "updatedAt": self.updated_at,
-            "deletedAt": null,
+            "deletedAt": self.deleted_at,
             "license": null,
         })
     }

@@ -1,9 +1,10 @@
 //! Asset endpoints: multipart upload (streamed to disk while hashing), SHA-1 bulk dedup check,
 //! asset JSON, original download with HTTP Range, and delete (trash or permanent).
 
+use crate::access::{self, Principal};
 use crate::app::AppState;
 use crate::assets::ingest::{self, Staged};
-use crate::assets::{self, Asset, AssetMeta, parse_checksum};
+use crate::assets::{self, AssetMeta, parse_checksum};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiJson;
@@ -67,11 +68,12 @@ fn parse_bool(field: &str, v: &str) -> ApiResult<bool> {
 
 async fn upload(
     State(state): State<AppState>,
-    auth: Auth,
+    principal: Principal,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Response> {
-    let user = auth.user;
+    let (user, link) = principal.uploader()?;
+    let (user, link) = (user.clone(), link.cloned());
     // A client that already knows the hash can skip sending bytes we have.
     if let Some(sum) = headers
         .get("x-immich-checksum")
@@ -84,6 +86,7 @@ async fn upload(
             .call(move |c| Ok(assets::find_by_checksum(c, &owner, &sum)?))
             .await?;
         if let Some((id, _)) = dup {
+            file_into_link(&state, link.as_ref(), &id).await?;
             return Ok(upload_response(&id, ingest::Status::Duplicate));
         }
     }
@@ -108,7 +111,24 @@ async fn upload(
     };
     let meta = meta.validate()?;
     let (id, status) = ingest::ingest(&state, &user.id, staged, meta).await?;
+    file_into_link(&state, link.as_ref(), &id).await?;
     Ok(upload_response(&id, status))
+}
+
+/// A guest's upload through a shared link lands in the link's album (or asset list).
+pub async fn file_into_link(
+    state: &AppState,
+    link: Option<&access::SharedLink>,
+    asset_id: &str,
+) -> ApiResult<()> {
+    let Some(link) = link.cloned() else {
+        return Ok(());
+    };
+    let id = asset_id.to_owned();
+    state
+        .db
+        .call(move |c| Ok(access::attach_to_link(c, &link, &id)?))
+        .await
 }
 
 /// Reads the upload form: text fields into `AssetMeta`, the file streamed into `tmp/`.
@@ -316,27 +336,24 @@ async fn bulk_upload_check(
     Ok(Json(json!({"results": results})))
 }
 
-async fn load_owned(state: &AppState, auth: &Auth, raw_id: &str) -> ApiResult<Asset> {
+/// The asset `raw_id` if the caller may see it (owner, partner, album member, link holder).
+pub async fn load_visible(
+    state: &AppState,
+    principal: &Principal,
+    raw_id: &str,
+) -> ApiResult<access::Granted> {
     let id = ids::parse("id", raw_id)?;
-    let owner = auth.user.id.clone();
-    state
-        .db
-        .call(move |c| assets::get_owned(c, &owner, &id))
-        .await
+    let p = principal.clone();
+    state.db.call(move |c| access::asset(c, &p, &id)).await
 }
 
 async fn get_one(
     State(state): State<AppState>,
-    auth: Auth,
+    principal: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let id = ids::parse("id", &id)?;
-    let owner = auth.user.id.clone();
-    let asset = state
-        .db
-        .call(move |c| assets::get_owned_full(c, &owner, &id))
-        .await?;
-    Ok(Json(asset.to_json()))
+    let granted = load_visible(&state, &principal, &id).await?;
+    Ok(Json(granted.to_json()))
 }
 
 /// Parses a single `bytes=` range against `size`: `Ok(None)` means "send everything"
@@ -409,11 +426,24 @@ fn content_disposition(name: &str) -> String {
 
 async fn original(
     State(state): State<AppState>,
-    auth: Auth,
+    principal: Principal,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let asset = load_owned(&state, &auth, &id).await?;
+    let granted = load_visible(&state, &principal, &id).await?;
+    if !granted.may_download() {
+        return Err(ApiError::Forbidden(
+            "This shared link does not allow downloads".into(),
+        ));
+    }
+    let show_name = !matches!(
+        granted.level,
+        access::Level::Viewer {
+            show_metadata: false,
+            ..
+        }
+    );
+    let asset = granted.asset;
     let etag = format!("\"{}\"", hex::encode(asset.checksum));
     if headers
         .get(header::IF_NONE_MATCH)
@@ -453,7 +483,11 @@ async fn original(
     );
     h.insert(
         header::CONTENT_DISPOSITION,
-        hv(content_disposition(&asset.original_file_name))?,
+        hv(content_disposition(if show_name {
+            &asset.original_file_name
+        } else {
+            &asset.id
+        }))?,
     );
     if status == StatusCode::PARTIAL_CONTENT {
         h.insert(

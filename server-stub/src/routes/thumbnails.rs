@@ -3,9 +3,8 @@
 //! `If-None-Match`. Until a thumbnail exists (job pending) or when it cannot exist (job failed:
 //! corrupt file) a grey placeholder is served with `no-cache`, so clients ask again later.
 
+use crate::access::{self, Principal};
 use crate::app::AppState;
-use crate::assets;
-use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use crate::media::thumbs::{self, Kind};
@@ -29,7 +28,7 @@ const PLACEHOLDER_ETAG: &str = "\"placeholder-v1\"";
 
 async fn thumbnail(
     State(state): State<AppState>,
-    auth: Auth,
+    principal: Principal,
     Path(id): Path<String>,
     query: Result<Query<SizeQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
@@ -44,11 +43,10 @@ async fn thumbnail(
         })?,
     };
     let id = ids::parse("id", &id)?;
-    let owner = auth.user.id;
     let file = state
         .db
         .call(move |c| {
-            assets::get_owned(c, &owner, &id)?;
+            access::asset(c, &principal, &id)?;
             Ok(crate::db::optional(c.query_row(
                 "SELECT path, etag FROM asset_files WHERE asset_id = ?1 AND kind = ?2",
                 [&id, kind.as_str()],

@@ -4,9 +4,9 @@
 //! Both take the same filters: `albumId`, `isFavorite`, `isTrashed`, `visibility`, `deviceId`,
 //! and camera `make` / `model`. Months are those of the asset's local (taken) time.
 
+use crate::access::{self, Principal};
 use crate::app::AppState;
 use crate::assets::VISIBILITIES;
-use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::ids;
 use axum::extract::rejection::QueryRejection;
@@ -34,6 +34,7 @@ pub struct Filters {
     make: Option<String>,
     model: Option<String>,
     user_id: Option<String>,
+    with_partners: Option<bool>,
     order: Option<String>,
     time_bucket: Option<String>,
 }
@@ -43,46 +44,83 @@ struct Where {
     sql: String,
     params: Vec<Sql>,
     descending: bool,
-    /// An album filter: it must be the caller's (404 otherwise, like any foreign id).
+    /// An album filter: the caller must be able to see the album (404 otherwise).
     album: Option<String>,
+    /// `userId` of another user: the caller must be their partner (404 otherwise).
+    partner: Option<String>,
+    principal: Principal,
 }
 
-fn check_album(c: &rusqlite::Connection, w: &Where) -> ApiResult<()> {
+/// The checks `build` could not make without the database.
+fn check_access(c: &rusqlite::Connection, w: &Where) -> ApiResult<()> {
     if let Some(album) = &w.album {
-        let owned: bool = c.query_row(
-            "SELECT COUNT(*) > 0 FROM albums WHERE id = ?1 AND owner_id = ?2",
-            [album, w.params[0].as_text()],
-            |r| r.get(0),
-        )?;
-        if !owned {
-            return Err(ApiError::not_found("Album"));
-        }
+        access::album(c, &w.principal, album)?;
+    }
+    if let (Some(other), Principal::User(me)) = (&w.partner, &w.principal)
+        && !access::is_partner_of(c, &me.id, other)?
+    {
+        return Err(ApiError::not_found("User"));
     }
     Ok(())
 }
 
-trait AsText {
-    fn as_text(&self) -> &str;
-}
+/// A scope's SQL, its parameters, the album to check and the partner to check.
+type Scope = (String, Vec<Sql>, Option<String>, Option<String>);
 
-impl AsText for Sql {
-    fn as_text(&self) -> &str {
-        match self {
-            Sql::Text(s) => s,
-            _ => "",
+/// Which assets the caller may browse, before the filters: their own (the default), a
+/// partner's (`userId`), their own plus partners' (`withPartners`), an album they can see
+/// (`albumId`), or what a shared link shares. Others' assets never include hidden, archived
+/// (partners), locked or trashed ones.
+fn scope(f: &Filters, p: &Principal) -> ApiResult<Scope> {
+    let album = f
+        .album_id
+        .as_deref()
+        .map(|a| ids::parse("albumId", a))
+        .transpose()?;
+    let me = match p {
+        Principal::User(u) => u.id.clone(),
+        Principal::Link { link, .. } => {
+            let sql = "a.owner_id = ?1 AND a.deleted_at IS NULL AND a.visibility != 'locked' \
+                 AND (a.id IN (SELECT x.asset_id FROM album_assets x WHERE x.album_id = ?2) \
+                 OR a.id IN (SELECT s.asset_id FROM shared_link_assets s WHERE s.link_id = ?3))";
+            let params = vec![
+                Sql::Text(link.user_id.clone()),
+                link.album_id.clone().map(Sql::Text).unwrap_or(Sql::Null),
+                Sql::Text(link.id.clone()),
+            ];
+            return Ok((sql.into(), params, album, None));
         }
+    };
+    let mut params = vec![Sql::Text(me.clone())];
+    if let Some(album) = album {
+        params.push(Sql::Text(album.clone()));
+        let sql = "a.id IN (SELECT x.asset_id FROM album_assets x WHERE x.album_id = ?2) \
+             AND (a.owner_id = ?1 OR (a.deleted_at IS NULL AND a.visibility != 'locked'))";
+        return Ok((sql.into(), params, Some(album), None));
     }
-}
-
-fn build(f: &Filters, owner: &str) -> ApiResult<Where> {
-    let mut sql = String::from("a.owner_id = ?1");
-    let mut params = vec![Sql::Text(owner.to_owned())];
     if let Some(u) = &f.user_id {
-        // Partners are not shared yet: only the caller's own timeline exists.
-        if ids::parse("userId", u)? != owner {
-            return Err(ApiError::not_found("User"));
+        let other = ids::parse("userId", u)?;
+        if other != me {
+            let sql = "a.owner_id = ?1 AND a.visibility = 'timeline' AND a.deleted_at IS NULL";
+            return Ok((
+                sql.into(),
+                vec![Sql::Text(other.clone())],
+                None,
+                Some(other),
+            ));
         }
     }
+    if f.with_partners == Some(true) {
+        let sql = "(a.owner_id = ?1 OR (a.owner_id IN (SELECT p.shared_by FROM partners p \
+             JOIN users u ON u.id = p.shared_by WHERE p.shared_with = ?1 AND p.in_timeline = 1 \
+             AND u.deleted_at IS NULL) AND a.visibility = 'timeline' AND a.deleted_at IS NULL))";
+        return Ok((sql.into(), params, None, None));
+    }
+    Ok(("a.owner_id = ?1".into(), params, None, None))
+}
+
+fn build(f: &Filters, p: &Principal) -> ApiResult<Where> {
+    let (mut sql, mut params, album_filter, partner) = scope(f, p)?;
     if f.is_trashed == Some(true) {
         sql.push_str(" AND a.deleted_at IS NOT NULL");
     } else {
@@ -109,18 +147,6 @@ fn build(f: &Filters, owner: &str) -> ApiResult<Where> {
             &mut sql,
             " AND a.is_favorite = ?#",
             Sql::Integer(fav.into()),
-            &mut params,
-        );
-    }
-    let mut album_filter = None;
-    if let Some(album) = &f.album_id {
-        let album = ids::parse("albumId", album)?;
-        album_filter = Some(album.clone());
-        push(
-            &mut sql,
-            " AND a.id IN (SELECT x.asset_id FROM album_assets x JOIN albums b ON b.id = x.album_id \
-             WHERE x.album_id = ?# AND b.owner_id = ?1)",
-            Sql::Text(album),
             &mut params,
         );
     }
@@ -159,6 +185,8 @@ fn build(f: &Filters, owner: &str) -> ApiResult<Where> {
         params,
         descending,
         album: album_filter,
+        partner,
+        principal: p.clone(),
     })
 }
 
@@ -190,16 +218,16 @@ fn parse_bucket(raw: &str) -> ApiResult<String> {
 
 async fn buckets(
     State(state): State<AppState>,
-    auth: Auth,
+    principal: Principal,
     query: Result<Query<Filters>, QueryRejection>,
 ) -> ApiResult<Json<Value>> {
     let Query(f) = query?;
-    let w = build(&f, &auth.user.id)?;
+    let w = build(&f, &principal)?;
     let dir = if w.descending { "DESC" } else { "ASC" };
     let rows = state
         .db
         .call(move |c| {
-            check_album(c, &w)?;
+            check_access(c, &w)?;
             let sql = format!(
                 "SELECT substr(a.local_date_time, 1, 7) AS m, COUNT(*) FROM assets a \
                  WHERE {} GROUP BY m ORDER BY m {dir}",
@@ -240,7 +268,7 @@ struct Row {
 
 async fn bucket(
     State(state): State<AppState>,
-    auth: Auth,
+    principal: Principal,
     query: Result<Query<Filters>, QueryRejection>,
 ) -> ApiResult<Json<Value>> {
     let Query(f) = query?;
@@ -249,13 +277,13 @@ async fn bucket(
             .as_deref()
             .ok_or_else(|| ApiError::bad_request("timeBucket is required"))?,
     )?;
-    let mut w = build(&f, &auth.user.id)?;
+    let mut w = build(&f, &principal)?;
     w.params.push(Sql::Text(month));
     let dir = if w.descending { "DESC" } else { "ASC" };
     let rows = state
         .db
         .call(move |c| {
-            check_album(c, &w)?;
+            check_access(c, &w)?;
             let sql = format!(
                 "SELECT a.id, a.owner_id, a.asset_type, a.is_favorite, a.visibility, \
                  a.deleted_at IS NOT NULL, a.thumbhash, a.file_created_at, \

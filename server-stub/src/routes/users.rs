@@ -1,33 +1,30 @@
-//! The caller's own user, and admin creation of users (with quotas).
+//! The caller's own user: `GET /api/users/me` (with quota and usage) and `PUT /api/users/me`
+//! (name, email, password; never the admin flag or quota). Admin user management lives in
+//! `routes/admin.rs`.
 
 use crate::app::AppState;
-use crate::auth::{Auth, AuthAdmin};
+use crate::auth::Auth;
 use crate::error::ApiResult;
 use crate::routes::ApiJson;
-use crate::routes::auth::{NewUser, create_user};
+use crate::routes::admin;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/users/me", get(me))
-        .route("/admin/users", post(admin_create))
+    Router::new().route("/users/me", get(me).put(update_me))
 }
 
 async fn me(auth: Auth) -> Json<Value> {
     Json(auth.user.to_json())
 }
 
-async fn admin_create(
+async fn update_me(
     State(state): State<AppState>,
-    AuthAdmin(admin): AuthAdmin,
-    ApiJson(body): ApiJson<NewUser>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let is_admin = body.is_admin.unwrap_or(false);
-    let user = create_user(&state, body, is_admin, false).await?;
-    tracing::info!(by = %admin.user.id, user = %user.id, "user created");
-    Ok((StatusCode::CREATED, Json(user.to_json())))
+    auth: Auth,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> ApiResult<Json<Value>> {
+    let user = admin::update_me(&state, &auth.user, body).await?;
+    Ok(Json(user.to_json()))
 }

@@ -1,0 +1,3 @@
+//! Server-rendered HTML pages (no framework): the public share page.
+
+pub mod share_page;
