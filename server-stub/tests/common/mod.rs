@@ -845,3 +845,19 @@ pub fn db_bytes(data: &Path) -> Vec<u8> {
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }
+
+/// A real JPEG (a colour gradient that differs per seed), for tests that need thumbnails.
+pub fn photo_jpeg(w: u32, h: u32, seed: u8) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([
+            (x * 255 / w.max(1)) as u8 ^ seed,
+            (y * 255 / h.max(1)) as u8,
+            seed.wrapping_mul(37),
+        ])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, image::ImageFormat::Jpeg)
+        .expect("encode test JPEG");
+    out.into_inner()
+}
