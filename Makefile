@@ -74,6 +74,7 @@ bench:
 	$(CARGO) build --release -p shoebox-server -p shoebox-cli
 	$(CARGO) bench -p shoebox-server --bench ingest
 	$(CARGO) bench -p shoebox-cli --bench backup
+	$(CARGO) bench -p shoebox-cli --bench timeline
 
 bindings test-kotlin test-swift:
 	@echo "make $@: arrives with the bindings issue (uniffi Kotlin/Swift bindings); nothing to do yet"

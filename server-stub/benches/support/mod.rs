@@ -244,3 +244,44 @@ pub fn env_num(name: &str, default: u64) -> u64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// 100,000 image rows spread over 120 months, straight into the server's database (WAL lets
+/// the running server keep serving meanwhile).
+pub fn insert_assets(db: &Path, owner: &str, count: usize) -> Result<()> {
+    let mut c = rusqlite::Connection::open(db)?;
+    c.busy_timeout(std::time::Duration::from_secs(30))?;
+    let tx = c.transaction()?;
+    {
+        let mut stmt = tx.prepare(
+            "INSERT INTO assets (id, owner_id, checksum, storage_path, original_file_name, \
+             mime_type, asset_type, file_size, device_asset_id, device_id, file_created_at, \
+             file_modified_at, created_at, updated_at, local_date_time, width, height) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'image/jpeg', 'IMAGE', 1000, ?5, ?6, ?7, ?7, ?7, ?7, ?7, 4000, 3000)",
+        )?;
+        for i in 0..count {
+            let mut sum = [0u8; 20];
+            sum[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            let id = format!("00000000-0000-4000-8000-{i:012}");
+            let month = i % 120;
+            let (y, m) = (2015 + month / 12, month % 12 + 1);
+            let t = format!(
+                "{y}-{m:02}-{:02}T{:02}:{:02}:00.000Z",
+                i % 28 + 1,
+                i % 24,
+                i % 60
+            );
+            let device = ["pixel-8", "iphone-15", "camera"][i % 3];
+            stmt.execute(rusqlite::params![
+                id,
+                owner,
+                &sum[..],
+                format!("library/{owner}/bench/{i}"),
+                format!("IMG_{i}.jpg"),
+                device,
+                t,
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
