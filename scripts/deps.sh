@@ -32,6 +32,8 @@ if command -v dpkg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
     need_pkg libheif-examples
     need_pkg libimage-exiftool-perl
     need_pkg libvips-tools
+    # the share-page browser test drives Debian's chromium with playwright-core
+    need_pkg chromium
     # the interop tests build a Python venv; Debian splits ensurepip into python3-venv
     if command -v python3 >/dev/null 2>&1; then
         probe="$(mktemp -d)"
@@ -76,6 +78,10 @@ if [ -f tests/interop/install.sh ]; then
     bash tests/interop/install.sh
 else
     log "tests/interop/install.sh not present; skipping interop clients"
+fi
+# playwright-core for the share-page browser test (server-stub/tests/browser.rs), cached too.
+if [ -f tests/browser/install.sh ]; then
+    bash tests/browser/install.sh
 fi
 bash tests/e2e/install.sh  # @tus/server reference for the e2e interop test
 log "done"
