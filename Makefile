@@ -42,6 +42,8 @@ test:
 	@$(MAKE) --no-print-directory test-interop
 	@printf '\n==> make test: all stages passed\n'
 
+# make deps installs chromium and the clients, so a test that cannot find them must fail, not skip.
+test-rust: export SHOEBOX_REQUIRE_BROWSER = 1
 test-rust:
 	$(CARGO) build -p shoebox-server -p shoebox-cli
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
