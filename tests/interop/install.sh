@@ -19,19 +19,7 @@ mkdir -p "$cache"
 log() { echo "install.sh: $*" >&2; }
 
 # ---- Node: @immich/cli + tus-js-client -------------------------------------------------------
-command -v node >/dev/null || { log "node is not installed"; exit 1; }
-command -v npm >/dev/null || { log "npm is not installed"; exit 1; }
-if [[ -d "$node_dir/node_modules" ]] && cmp -s "$here/package-lock.json" "$node_dir/package-lock.json" \
-    && cmp -s "$here/package.json" "$node_dir/package.json" \
-    && [[ -e "$node_dir/node_modules/.bin/immich" && -e "$node_dir/node_modules/tus-js-client/package.json" ]]; then
-  log "node packages up to date in $node_dir"
-else
-  log "npm ci into $node_dir"
-  mkdir -p "$node_dir"
-  cp "$here/package.json" "$here/package-lock.json" "$node_dir/"
-  # --ignore-scripts: none of the pinned packages needs an install script.
-  npm ci --prefix "$node_dir" --ignore-scripts --no-audit --no-fund --loglevel=error >&2
-fi
+bash "$here/../../scripts/npm-pinned.sh" "$here" "$node_dir" .bin/immich tus-js-client/package.json
 
 # ---- Python: tuspy ---------------------------------------------------------------------------
 py=""
