@@ -34,6 +34,14 @@ if command -v dpkg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
     need_pkg libvips-tools
     # the share-page browser test drives Debian's chromium with playwright-core
     need_pkg chromium
+    # the Kotlin binding tests run on the JVM: a JDK (kotlinc + java), JNA (+ its JNI stub),
+    # JUnit4 with hamcrest; the Swift binding check compiles the generated C header with clang
+    command -v javac >/dev/null 2>&1 || need_pkg default-jdk-headless
+    need_pkg libjna-java
+    need_pkg libjna-jni
+    need_pkg junit4
+    need_pkg libhamcrest-java
+    command -v clang >/dev/null 2>&1 || need_pkg clang
     # the interop tests build a Python venv; Debian splits ensurepip into python3-venv
     if command -v python3 >/dev/null 2>&1; then
         probe="$(mktemp -d)"
@@ -84,4 +92,6 @@ if [ -f tests/browser/install.sh ]; then
     bash tests/browser/install.sh
 fi
 bash tests/e2e/install.sh  # @tus/server reference for the e2e interop test
+# kotlinc for the Kotlin binding tests (npm kotlin-compiler, pinned by bindings/kotlin/package-lock.json), cached too.
+bash bindings/kotlin/install.sh >/dev/null
 log "done"
