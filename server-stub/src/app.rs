@@ -20,6 +20,7 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     pub uploads: Arc<upload::tus::LiveUploads>,
     pub workers: Arc<crate::jobs::worker::Workers>,
+    pub ml: Arc<crate::ml::Ml>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -35,6 +36,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::assets::routes())
         .merge(routes::albums::routes())
         .merge(routes::jobs::routes())
+        .merge(routes::map::routes())
+        .merge(routes::search::routes())
         .merge(routes::thumbnails::routes())
         .merge(routes::timeline::routes())
         .merge(routes::trash::routes())

@@ -32,6 +32,25 @@ pub struct Config {
     /// First retry delay of a failed job in milliseconds; doubles with each attempt.
     #[arg(long, env = "SHOEBOX_JOB_RETRY_BASE_MS", default_value_t = 5000)]
     pub job_retry_base_ms: u64,
+    /// Machine-learning jobs (smart search embeddings): `on` or `off`. Reverse geocoding is
+    /// data, not a model, and runs either way.
+    #[arg(long, env = "SHOEBOX_ML", default_value = "on", value_parser = parse_switch)]
+    pub ml: bool,
+    /// Directory of model and geodata files (filled by `make models`); default
+    /// `${SHOEBOX_CACHE:-$HOME/.cache/shoebox}/models`. Never fetched at run time.
+    #[arg(long, env = "SHOEBOX_MODELS")]
+    pub models: Option<PathBuf>,
+    /// Model inferences running at once; default: one core fewer than the machine has.
+    #[arg(long, env = "SHOEBOX_ML_THREADS")]
+    pub ml_threads: Option<usize>,
+}
+
+fn parse_switch(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" | "yes" => Ok(true),
+        "off" | "false" | "0" | "no" => Ok(false),
+        _ => Err(format!("expected on or off, not {s:?}")),
+    }
 }
 
 impl Config {

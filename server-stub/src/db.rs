@@ -219,6 +219,20 @@ CREATE TABLE shared_link_assets (
 CREATE INDEX shared_link_assets_asset ON shared_link_assets(asset_id);
 ALTER TABLE uploads ADD COLUMN shared_link_id TEXT;
 "#,
+    // 3: places and search (issue 9).
+    r#"
+ALTER TABLE exif ADD COLUMN city TEXT;
+ALTER TABLE exif ADD COLUMN state TEXT;
+ALTER TABLE exif ADD COLUMN country TEXT;
+CREATE INDEX exif_city ON exif(city) WHERE city IS NOT NULL;
+CREATE TABLE smart_search (
+    asset_id TEXT PRIMARY KEY REFERENCES assets(id) ON DELETE CASCADE,
+    caption TEXT NOT NULL,
+    embedding BLOB NOT NULL,
+    model TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"#,
 ];
 
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

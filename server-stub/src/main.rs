@@ -12,6 +12,7 @@ mod error;
 mod ids;
 mod jobs;
 mod media;
+mod ml;
 mod routes;
 mod storage;
 mod upload;
@@ -142,6 +143,11 @@ async fn serve(config: config::Config) -> Result<()> {
         login_limiter: Arc::default(),
         uploads: Arc::default(),
         workers: Arc::default(),
+        ml: Arc::new(ml::Ml::new(
+            config.ml,
+            config.models.clone().unwrap_or_else(ml::default_dir),
+            config.ml_threads.unwrap_or_else(ml::default_threads),
+        )),
     };
     let report = storage::reconcile::at_startup(&state)
         .await
@@ -153,6 +159,11 @@ async fn serve(config: config::Config) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("recovering the job queue: {e}"))?;
     let workers = config.job_workers();
     tracing::info!(requeued, added, workers, "job queue ready");
+    tracing::info!(
+        enabled = state.ml.enabled,
+        models = %state.ml.dir.display(),
+        "machine learning"
+    );
     jobs::worker::spawn(state.clone(), workers);
     storage::reconcile::spawn_janitor(
         state.clone(),

@@ -62,10 +62,14 @@ pub struct Exif {
     pub focal_length: Option<f64>,
     pub iso: Option<i64>,
     pub exposure_time: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub country: Option<String>,
 }
 
 const EXIF_COLUMNS: &str = "make, model, lens_model, width, height, orientation, \
-    date_time_original, time_zone, latitude, longitude, f_number, focal_length, iso, exposure_time";
+    date_time_original, time_zone, latitude, longitude, f_number, focal_length, iso, \
+    exposure_time, city, state, country";
 
 impl Exif {
     fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
@@ -84,6 +88,9 @@ impl Exif {
             focal_length: r.get(11)?,
             iso: r.get(12)?,
             exposure_time: r.get(13)?,
+            city: r.get(14)?,
+            state: r.get(15)?,
+            country: r.get(16)?,
         })
     }
 }
@@ -157,9 +164,9 @@ impl Asset {
             "exposureTime": e.exposure_time,
             "latitude": e.latitude,
             "longitude": e.longitude,
-            "city": null,
-            "state": null,
-            "country": null,
+            "city": e.city,
+            "state": e.state,
+            "country": e.country,
             "description": "",
             "projectionType": null,
             "rating": null,

@@ -1,8 +1,12 @@
-//! What each queue does for one asset. Both handlers are idempotent: metadata upserts the
+//! What each queue does for one asset. Every handler is idempotent: metadata upserts the
 //! `exif` row and re-derives the asset's dates; thumbnails overwrite their files atomically and
-//! upsert `asset_files`. An asset deleted in the meantime makes the job a no-op.
+//! upsert `asset_files`; geocoding and smart search overwrite their columns/rows. An asset
+//! deleted in the meantime makes the job a no-op.
+//!
+//! Chaining: metadata queues reverse geocoding when the asset has GPS, otherwise smart search;
+//! geocoding queues smart search (so the search text always sees the place).
 
-use super::queue::Job;
+use super::queue::{self, Job};
 use super::{JobError, Queue};
 use crate::app::AppState;
 use crate::assets::{self, Asset};
@@ -30,6 +34,8 @@ pub fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
     match job.queue {
         Queue::MetadataExtraction => metadata(state, &asset),
         Queue::ThumbnailGeneration => thumbnails(state, &asset),
+        Queue::ReverseGeocoding => super::ml::reverse_geocode(state, &asset),
+        Queue::SmartSearch => super::ml::smart_search(state, &asset),
     }
 }
 
@@ -63,6 +69,7 @@ fn store_metadata(state: &AppState, asset: &Asset, info: &MediaInfo) -> Result<(
     let id = asset.id.clone();
     let info = info.clone();
     let duration = info.duration_secs.map(immich_duration);
+    let ml = state.config.ml;
     // exifImageWidth/Height are as stored; the asset's width/height are as displayed.
     let (display_w, display_h) = match info.orientation {
         Some(5..=8) => (info.height, info.width),
@@ -74,11 +81,26 @@ fn store_metadata(state: &AppState, asset: &Asset, info: &MediaInfo) -> Result<(
             return Ok(());
         }
         let taken = info.taken.as_ref();
+        // The place names stay while the coordinates do (geocoding refreshes them).
         tx.execute(
-            "INSERT OR REPLACE INTO exif (asset_id, make, model, lens_model, width, height, \
+            "INSERT INTO exif (asset_id, make, model, lens_model, width, height, \
              orientation, date_time_original, time_zone, latitude, longitude, f_number, \
              focal_length, iso, exposure_time, duration_secs) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
+             ON CONFLICT(asset_id) DO UPDATE SET make = excluded.make, model = excluded.model, \
+             lens_model = excluded.lens_model, width = excluded.width, height = excluded.height, \
+             orientation = excluded.orientation, \
+             date_time_original = excluded.date_time_original, time_zone = excluded.time_zone, \
+             city = CASE WHEN latitude IS excluded.latitude AND longitude IS excluded.longitude \
+                    THEN city END, \
+             state = CASE WHEN latitude IS excluded.latitude AND longitude IS excluded.longitude \
+                     THEN state END, \
+             country = CASE WHEN latitude IS excluded.latitude \
+                       AND longitude IS excluded.longitude THEN country END, \
+             latitude = excluded.latitude, longitude = excluded.longitude, \
+             f_number = excluded.f_number, focal_length = excluded.focal_length, \
+             iso = excluded.iso, exposure_time = excluded.exposure_time, \
+             duration_secs = excluded.duration_secs",
             params![
                 id,
                 info.make,
@@ -118,6 +140,11 @@ fn store_metadata(state: &AppState, asset: &Asset, info: &MediaInfo) -> Result<(
              updated_at = ?5 WHERE id = ?1",
             params![id, display_w, display_h, duration, clock::now_api()],
         )?;
+        if info.latitude.is_some() && info.longitude.is_some() {
+            queue::enqueue(&tx, Queue::ReverseGeocoding, &id)?;
+        } else if ml {
+            queue::enqueue(&tx, Queue::SmartSearch, &id)?;
+        }
         tx.commit()?;
         Ok(())
     })?;
@@ -185,7 +212,7 @@ fn thumbnails(state: &AppState, asset: &Asset) -> Result<(), JobError> {
     Ok(())
 }
 
-fn asset_exists(c: &rusqlite::Connection, id: &str) -> rusqlite::Result<bool> {
+pub(super) fn asset_exists(c: &rusqlite::Connection, id: &str) -> rusqlite::Result<bool> {
     c.query_row("SELECT COUNT(*) > 0 FROM assets WHERE id = ?1", [id], |r| {
         r.get(0)
     })

@@ -4,6 +4,7 @@
 //! (after a crash, or a re-queue) is harmless.
 
 pub mod handlers;
+pub mod ml;
 pub mod queue;
 pub mod worker;
 
@@ -12,15 +13,28 @@ pub mod worker;
 pub enum Queue {
     MetadataExtraction,
     ThumbnailGeneration,
+    /// GPS → city/state/country; queued by metadata extraction for assets with GPS.
+    ReverseGeocoding,
+    /// The search text and its embedding; queued after the jobs whose results it describes.
+    SmartSearch,
 }
 
 impl Queue {
-    pub const ALL: [Queue; 2] = [Queue::MetadataExtraction, Queue::ThumbnailGeneration];
+    pub const ALL: [Queue; 4] = [
+        Queue::MetadataExtraction,
+        Queue::ThumbnailGeneration,
+        Queue::ReverseGeocoding,
+        Queue::SmartSearch,
+    ];
+    /// The queues every new asset starts in; the others are queued by these as they finish.
+    pub const ENTRY: [Queue; 2] = [Queue::MetadataExtraction, Queue::ThumbnailGeneration];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Queue::MetadataExtraction => "metadataExtraction",
             Queue::ThumbnailGeneration => "thumbnailGeneration",
+            Queue::ReverseGeocoding => "reverseGeocoding",
+            Queue::SmartSearch => "smartSearch",
         }
     }
 

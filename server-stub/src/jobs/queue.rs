@@ -17,7 +17,7 @@ fn now_ms() -> i64 {
 /// the jobs exist exactly when the asset row does). A job that already exists is reset to
 /// `waiting` unless it is running.
 pub fn enqueue_all(c: &Connection, asset_id: &str) -> rusqlite::Result<()> {
-    for q in Queue::ALL {
+    for q in Queue::ENTRY {
         enqueue(c, q, asset_id)?;
     }
     Ok(())
@@ -45,13 +45,16 @@ pub struct Job {
 }
 
 /// Marks the next due job `active` and returns it; `Ok(None)` when nothing is due.
-/// Metadata runs before thumbnails so the timeline fills in dates first.
+/// Metadata runs first so the timeline fills in dates, then geocoding, thumbnails, and the
+/// search index last (it describes what the others found).
 pub fn claim(c: &Connection) -> rusqlite::Result<Option<Job>> {
     loop {
         let row = crate::db::optional(c.query_row(
             "UPDATE jobs SET state = 'active', attempts = attempts + 1, updated_at = ?2 \
              WHERE id = (SELECT id FROM jobs WHERE state = 'waiting' AND next_run_at <= ?1 \
-                         ORDER BY queue = 'thumbnailGeneration', next_run_at, id LIMIT 1) \
+                         ORDER BY CASE queue WHEN 'metadataExtraction' THEN 0 \
+                         WHEN 'reverseGeocoding' THEN 1 WHEN 'thumbnailGeneration' THEN 2 \
+                         ELSE 3 END, next_run_at, id LIMIT 1) \
              RETURNING id, queue, asset_id, attempts",
             params![now_ms(), clock::now_api()],
             |r| {
@@ -135,7 +138,7 @@ pub fn recover(c: &mut Connection) -> rusqlite::Result<(usize, usize)> {
         [now_ms()],
     )?;
     let mut added = 0;
-    for q in Queue::ALL {
+    for q in Queue::ENTRY {
         added += tx.execute(
             "INSERT INTO jobs (queue, asset_id, state, attempts, next_run_at, updated_at) \
              SELECT ?1, a.id, 'waiting', 0, ?2, ?3 FROM assets a WHERE NOT EXISTS \
@@ -145,6 +148,26 @@ pub fn recover(c: &mut Connection) -> rusqlite::Result<(usize, usize)> {
     }
     tx.commit()?;
     Ok((requeued, added))
+}
+
+/// Queues `queue` again for every asset (admin "run for all"; `force` also re-runs assets
+/// whose job is done, otherwise only failed and missing ones). Returns how many were queued.
+pub fn enqueue_every(c: &mut Connection, queue: Queue, force: bool) -> rusqlite::Result<usize> {
+    let tx = c.transaction()?;
+    let (now, at) = (now_ms(), clock::now_api());
+    let mut n = tx.execute(
+        "INSERT INTO jobs (queue, asset_id, state, attempts, next_run_at, updated_at) \
+         SELECT ?1, a.id, 'waiting', 0, ?2, ?3 FROM assets a WHERE NOT EXISTS \
+         (SELECT 1 FROM jobs j WHERE j.queue = ?1 AND j.asset_id = a.id)",
+        params![queue.as_str(), now, at],
+    )?;
+    n += tx.execute(
+        "UPDATE jobs SET state = 'waiting', attempts = 0, next_run_at = ?2, last_error = NULL, \
+         updated_at = ?3 WHERE queue = ?1 AND (state = 'failed' OR (?4 AND state = 'done'))",
+        params![queue.as_str(), now, at, force],
+    )?;
+    tx.commit()?;
+    Ok(n)
 }
 
 /// Counts per state for one queue, and its most recent failures.

@@ -115,7 +115,9 @@ impl Server {
             )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::from(log));
+            .stderr(Stdio::from(log))
+            // Models load only in the tests that ask for them (`SHOEBOX_ML=on`).
+            .env("SHOEBOX_ML", "off");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
