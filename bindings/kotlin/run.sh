@@ -27,8 +27,12 @@ done
 coroutines="$(ls "$KOTLIN_HOME"/lib/kotlinx-coroutines-core-jvm*.jar | head -n1)"
 cp="$jna:$junit:$hamcrest:$coroutines"
 
-log "building shoebox-ffi, shoebox-server, uniffi-bindgen"
-"$cargo" build -q -p shoebox-ffi -p shoebox-server -p uniffi-bindgen
+# Two builds with the same package sets as `make test-interop` / `make bindings`, so cargo's
+# feature unification reuses their artifacts instead of rebuilding.
+log "building shoebox-server"
+"$cargo" build -q -p shoebox-server
+log "building shoebox-ffi, uniffi-bindgen"
+"$cargo" build -q -p shoebox-ffi -p uniffi-bindgen
 lib="$target/debug/libshoebox_ffi.so"
 
 log "generating Kotlin (JVM flavour: bindings/kotlin/jvm.toml) into $out"
