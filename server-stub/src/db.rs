@@ -317,6 +317,24 @@ pub fn change_seq(c: &Connection) -> rusqlite::Result<i64> {
     )
 }
 
+impl Db {
+    /// Runs a `DELETE … WHERE <row> = ?1 AND <owner> = ?2`; 404 naming `what` when no row of
+    /// that owner matched (another user's id looks exactly like a missing one).
+    pub async fn delete_owned(
+        &self,
+        sql: &'static str,
+        row: String,
+        owner: String,
+        what: &'static str,
+    ) -> Result<(), ApiError> {
+        self.call(move |c| match c.execute(sql, [&row, &owner])? {
+            0 => Err(ApiError::not_found(what)),
+            _ => Ok(()),
+        })
+        .await
+    }
+}
+
 /// A column list such as [`crate::users::COLUMNS`] qualified with a table alias, for joins.
 pub fn qualified(columns: &str, alias: &str) -> String {
     columns

@@ -143,17 +143,14 @@ async fn delete(
 ) -> ApiResult<StatusCode> {
     let id = ids::parse("id", &id)?;
     let user = auth.user.id;
-    let n = state
+    state
         .db
-        .call(move |c| {
-            Ok(c.execute(
-                "DELETE FROM api_keys WHERE id = ?1 AND user_id = ?2",
-                [&id, &user],
-            )?)
-        })
+        .delete_owned(
+            "DELETE FROM api_keys WHERE id = ?1 AND user_id = ?2",
+            id,
+            user,
+            "API key",
+        )
         .await?;
-    if n == 0 {
-        return Err(ApiError::not_found("API key"));
-    }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -178,16 +178,12 @@ async fn remove(
     let me = auth.user.id;
     state
         .db
-        .call(move |c| {
-            let n = c.execute(
-                "DELETE FROM partners WHERE shared_by = ?1 AND shared_with = ?2",
-                [&me, &other],
-            )?;
-            if n == 0 {
-                return Err(ApiError::not_found("Partner"));
-            }
-            Ok(())
-        })
+        .delete_owned(
+            "DELETE FROM partners WHERE shared_with = ?1 AND shared_by = ?2",
+            other,
+            me,
+            "Partner",
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -408,16 +408,12 @@ async fn remove(
     let owner = auth.user.id;
     state
         .db
-        .call(move |c| {
-            let n = c.execute(
-                "DELETE FROM shared_links WHERE id = ?1 AND user_id = ?2",
-                [&id, &owner],
-            )?;
-            if n == 0 {
-                return Err(ApiError::not_found("Shared link"));
-            }
-            Ok(())
-        })
+        .delete_owned(
+            "DELETE FROM shared_links WHERE id = ?1 AND user_id = ?2",
+            id,
+            owner,
+            "Shared link",
+        )
         .await?;
     Ok(StatusCode::OK)
 }
