@@ -109,3 +109,50 @@ impl From<PhotoLibraryError> for CoreError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn core_errors_keep_message_and_hint() {
+        let e: ShoeboxError = CoreError::Auth("401 Unauthorized".into()).into();
+        match e {
+            ShoeboxError::Auth { message, hint } => {
+                assert_eq!(
+                    message,
+                    "the server rejected the credentials (401 Unauthorized)"
+                );
+                assert_eq!(hint, CoreError::Auth(String::new()).hint());
+            }
+            other => panic!("{other:?}"),
+        }
+        let e: ShoeboxError = CoreError::Server {
+            status: 503,
+            message: "busy".into(),
+        }
+        .into();
+        assert!(matches!(e, ShoeboxError::Server { status: 503, .. }));
+        assert_eq!(e.to_string(), "the server answered 503: busy");
+    }
+
+    #[test]
+    fn library_errors_map_to_the_core_kinds() {
+        let vanished: CoreError = PhotoLibraryError::Vanished {
+            local_id: "i:1".into(),
+        }
+        .into();
+        assert!(matches!(vanished, CoreError::FileVanished(id) if id == "i:1"));
+        let unreadable: CoreError = PhotoLibraryError::Unreadable {
+            local_id: "i:2".into(),
+            reason: "io".into(),
+        }
+        .into();
+        assert!(matches!(unreadable, CoreError::FileUnreadable { .. }));
+        let denied: CoreError = PhotoLibraryError::Unavailable {
+            reason: "no permission".into(),
+        }
+        .into();
+        assert!(matches!(denied, CoreError::Library(_)));
+    }
+}
