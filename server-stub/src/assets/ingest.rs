@@ -14,6 +14,8 @@ pub struct Staged {
     pub file: TempFile,
     pub sha1: [u8; 20],
     pub size: u64,
+    /// An XMP sidecar sent with the file (multipart `sidecarData`).
+    pub sidecar: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +90,35 @@ pub async fn ingest(
         .await
         .map_err(|e| ApiError::internal("promote task", e))??;
     src.keep();
+    // The sidecar sits next to the original, just as durable, before the row commits.
+    let sidecar_rel = match staged.sidecar {
+        Some(xml) => {
+            let rel = format!("{rel}.xmp");
+            let dst = state.storage.abs(&rel);
+            let tmp = TempFile::new(state.storage.new_tmp_path());
+            let written = tokio::task::spawn_blocking(move || -> std::io::Result<TempFile> {
+                let mut f = std::fs::File::create(tmp.path())?;
+                std::io::Write::write_all(&mut f, &xml)?;
+                f.sync_all()?;
+                storage::promote(tmp.path(), &dst)?;
+                Ok(tmp)
+            })
+            .await
+            .map_err(|e| ApiError::internal("sidecar task", e))?;
+            match written {
+                Ok(tmp) => {
+                    tmp.keep();
+                    Some(rel)
+                }
+                Err(e) => {
+                    storage::remove_quietly(&abs);
+                    return Err(e.into());
+                }
+            }
+        }
+        None => None,
+    };
+    let sidecar_abs = sidecar_rel.as_ref().map(|r| state.storage.abs(r));
 
     // 3. The row commits after the file is durable.
     let owner = owner_id.to_owned();
@@ -154,6 +185,13 @@ pub async fn ingest(
                 params![size as i64, owner],
             )?;
             albums::add_to_named(&tx, &owner, &meta.albums, &row_id)?;
+            if let Some(path) = &sidecar_rel {
+                tx.execute(
+                    "INSERT INTO asset_files (asset_id, kind, path, etag, width, height) \
+                     VALUES (?1, 'sidecar', ?2, '', 0, 0)",
+                    params![row_id, path],
+                )?;
+            }
             // Metadata and thumbnails are queued with the row: both exist or neither.
             crate::jobs::queue::enqueue_all(&tx, &row_id)?;
             tx.commit()?;
@@ -171,6 +209,9 @@ pub async fn ingest(
         Err(e) => {
             // No row points at the promoted file (the duplicate path returned Ok): remove it.
             storage::remove_quietly(&abs);
+            if let Some(p) = &sidecar_abs {
+                storage::remove_quietly(p);
+            }
             Err(e)
         }
     }

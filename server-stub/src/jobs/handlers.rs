@@ -59,10 +59,42 @@ fn metadata(state: &AppState, asset: &Asset) -> Result<(), JobError> {
             && let Ok((w, h)) = r.into_dimensions()
         {
             (info.width, info.height) = (Some(w), Some(h));
+        } else if info.width.is_none()
+            && let Some(jpeg) = crate::media::thumbs::embedded_preview(&bytes)
+            && let Ok((w, h)) = image::ImageReader::with_format(
+                std::io::Cursor::new(jpeg),
+                image::ImageFormat::Jpeg,
+            )
+            .into_dimensions()
+        {
+            // A RAW file: its embedded preview has the picture's proportions.
+            (info.width, info.height) = (Some(w), Some(h));
         }
         info
     };
+    let mut info = info;
+    // A sidecar's date wins over the file's own, as in Immich.
+    if let Some(taken) = sidecar_taken(state, asset)? {
+        info.taken = Some(taken);
+    }
     store_metadata(state, asset, &info)
+}
+
+fn sidecar_taken(
+    state: &AppState,
+    asset: &Asset,
+) -> Result<Option<crate::media::exif::Taken>, JobError> {
+    let id = asset.id.clone();
+    let rel: Option<String> = state.db.blocking(move |c| {
+        Ok(crate::db::optional(c.query_row(
+            "SELECT path FROM asset_files WHERE asset_id = ?1 AND kind = 'sidecar'",
+            [&id],
+            |r| r.get(0),
+        ))?)
+    })?;
+    let Some(rel) = rel else { return Ok(None) };
+    let bytes = std::fs::read(state.storage.abs(&rel))?;
+    Ok(crate::media::xmp::taken(&String::from_utf8_lossy(&bytes)))
 }
 
 fn store_metadata(state: &AppState, asset: &Asset, info: &MediaInfo) -> Result<(), JobError> {

@@ -6,6 +6,7 @@
 pub mod exif;
 pub mod thumbs;
 pub mod video;
+pub mod xmp;
 
 pub const IMAGE_EXTS: &[&str] = &[
     ".3fr", ".ari", ".arw", ".avif", ".bmp", ".cap", ".cin", ".cr2", ".cr3", ".crw", ".dcr",

@@ -120,11 +120,51 @@ pub fn render(path: &Path, is_video: bool, scratch: &Path) -> Result<Rendered, T
             }
             Sniffed::Other => {
                 let o = super::exif::orientation(&bytes);
-                (decode_generic(&bytes)?, o)
+                match decode_generic(&bytes) {
+                    Ok(img) => (img, o),
+                    // RAW files (DNG, CR2, NEF, ARW, ORF, RW2, RAF…) are not decoded; their
+                    // embedded JPEG preview stands in, as in Immich.
+                    Err(e) => match embedded_preview(&bytes) {
+                        Some(jpeg) => (decode_jpeg(jpeg)?, o),
+                        None => return Err(e),
+                    },
+                }
             }
         }
     };
     from_decoded(src, orientation)
+}
+
+/// How many embedded JPEG candidates a file may make us look at.
+const MAX_EMBEDDED: usize = 64;
+
+/// The largest JPEG embedded in a (RAW) file, by pixel count: RAW formats keep a full-size or
+/// screen-size preview next to a tiny thumbnail. Inside a JPEG, `FF D8 FF` only appears at its
+/// start (entropy-coded `FF`s are stuffed), so every hit is a candidate image.
+pub fn embedded_preview(bytes: &[u8]) -> Option<&[u8]> {
+    let mut best: Option<(u64, usize)> = None;
+    let mut from = 0;
+    for _ in 0..MAX_EMBEDDED {
+        let Some(pos) = bytes[from..]
+            .windows(3)
+            .position(|w| w == [0xFF, 0xD8, 0xFF])
+        else {
+            break;
+        };
+        let start = from + pos;
+        let reader = image::ImageReader::with_format(
+            std::io::Cursor::new(&bytes[start..]),
+            image::ImageFormat::Jpeg,
+        );
+        if let Ok((w, h)) = reader.into_dimensions() {
+            let area = u64::from(w) * u64::from(h);
+            if best.is_none_or(|(a, _)| area > a) {
+                best = Some((area, start));
+            }
+        }
+        from = start + 3;
+    }
+    best.map(|(_, start)| &bytes[start..])
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, ThumbError> {

@@ -7,6 +7,7 @@ use crate::assets::ingest::{self, Staged};
 use crate::assets::{self, AssetMeta, parse_checksum};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
+use crate::media::xmp;
 use crate::routes::ApiJson;
 use crate::storage::{self, TempFile, sink::Sink};
 use crate::{clock, ids};
@@ -44,16 +45,23 @@ fn multipart_error(e: MultipartError) -> ApiError {
     ApiError::bad_request(format!("malformed multipart body: {}", e.body_text()))
 }
 
-async fn read_text(field: &mut Field<'_>) -> ApiResult<String> {
+/// A small form field's bytes; 400 when it is longer than `max`.
+async fn read_bounded(field: &mut Field<'_>, max: usize) -> ApiResult<Vec<u8>> {
     let name = field.name().unwrap_or("").to_owned();
     let mut buf = Vec::new();
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-        if buf.len() + chunk.len() > MAX_TEXT_FIELD {
+        if buf.len() + chunk.len() > max {
             return Err(ApiError::bad_request(format!("field {name} is too long")));
         }
         buf.extend_from_slice(&chunk);
     }
-    String::from_utf8(buf).map_err(|_| ApiError::bad_request(format!("field {name} is not UTF-8")))
+    Ok(buf)
+}
+
+async fn read_text(field: &mut Field<'_>) -> ApiResult<String> {
+    let name = field.name().unwrap_or("").to_owned();
+    String::from_utf8(read_bounded(field, MAX_TEXT_FIELD).await?)
+        .map_err(|_| ApiError::bad_request(format!("field {name} is not UTF-8")))
 }
 
 fn parse_bool(field: &str, v: &str) -> ApiResult<bool> {
@@ -139,6 +147,7 @@ async fn read_form(
 ) -> ApiResult<(AssetMeta, Staged)> {
     let mut meta = AssetMeta::default();
     let mut staged: Option<Staged> = None;
+    let mut sidecar: Option<Vec<u8>> = None;
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or("").to_owned();
         match name.as_str() {
@@ -170,11 +179,13 @@ async fn read_form(
                     return Err(too_large(state, size, limit));
                 }
             }
-            // Sidecars (XMP) and unknown fields are read and dropped for now.
+            "sidecarData" => sidecar = Some(read_bounded(&mut field, xmp::MAX_BYTES).await?),
+            // Unknown fields are read and dropped.
             _ => while field.chunk().await.map_err(multipart_error)?.is_some() {},
         }
     }
-    let staged = staged.ok_or_else(|| ApiError::bad_request("assetData file is required"))?;
+    let mut staged = staged.ok_or_else(|| ApiError::bad_request("assetData file is required"))?;
+    staged.sidecar = sidecar;
     // Immich requires both dates; a client that omits them has a bug worth surfacing.
     if meta.file_created_at.is_none() || meta.file_modified_at.is_none() {
         return Err(ApiError::bad_request(
@@ -262,6 +273,7 @@ async fn receive_file(state: &AppState, field: &mut Field<'_>, limit: u64) -> Ap
         file: guard,
         sha1: outcome.whole.finalize().into(),
         size: received,
+        sidecar: None,
     })
 }
 

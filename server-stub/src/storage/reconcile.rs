@@ -97,7 +97,9 @@ pub async fn at_startup(state: &AppState) -> Result<Report, ApiError> {
     // 3. Originals with no asset row: the crash came between rename and commit, or after a
     //    permanent delete's commit. Nothing references them.
     let known: HashSet<String> = state.db.blocking(|c| {
-        let mut stmt = c.prepare("SELECT storage_path FROM assets")?;
+        let mut stmt = c.prepare(
+            "SELECT storage_path FROM assets UNION SELECT path FROM asset_files WHERE kind = 'sidecar'",
+        )?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         Ok(rows.collect::<Result<HashSet<_>, _>>()?)
     })?;

@@ -618,6 +618,7 @@ pub async fn finalize(state: &AppState, mut row: UploadRow) -> ApiResult<UploadR
         file: TempFile::new(part),
         sha1,
         size: row.length,
+        sidecar: None,
     };
     let (asset_id, status) =
         match ingest::ingest(state, &row.owner_id, staged, row.meta.clone()).await {

@@ -499,6 +499,14 @@ impl Server {
                 name.len() <= 40 + 6 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '.'),
                 "library file has an odd extension: {rel:?}"
             );
+            if name.ends_with(".xmp") {
+                // An XMP sidecar sits next to its original, named after it.
+                assert!(
+                    f.with_extension("").exists(),
+                    "sidecar without original: {rel:?}"
+                );
+                continue;
+            }
             // content matches its name
             let bytes = fs::read(&f).unwrap();
             assert_eq!(sha1_hex(&bytes), stem.to_ascii_lowercase(), "{rel:?}");
