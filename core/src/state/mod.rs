@@ -211,7 +211,9 @@ impl StateDb {
         f(&mut *self.conn()?)
     }
 
-    /// Runs `f` in one transaction (a scan's thousands of small writes cost one fsync).
+    /// Runs `f` in one transaction (a scan's thousands of small writes cost one fsync). The
+    /// connection is shared, so every other multi-statement write uses a savepoint, which nests
+    /// inside this transaction when one is open instead of failing.
     pub fn batch<T>(&self, f: impl FnOnce() -> CoreResult<T>) -> CoreResult<T> {
         self.conn()?.execute_batch("BEGIN IMMEDIATE")?;
         let out = f();
@@ -442,7 +444,7 @@ impl StateDb {
 
     pub fn mark_albums_synced(&self, local_ids: &[String]) -> CoreResult<()> {
         let mut c = self.conn()?;
-        let tx = c.transaction()?;
+        let tx = c.savepoint()?;
         for id in local_ids {
             tx.execute(
                 "UPDATE backup SET albums_synced = 1 WHERE local_id = ?1",
@@ -662,6 +664,14 @@ mod tests {
         assert_eq!(db.get("a").unwrap(), None);
 
         db.set_setting("k", &vec![1, 2]).unwrap();
+
+        // A write that needs its own transaction still works while a scan's batch is open.
+        db.batch(|| {
+            db.record_scanned("c", &[9; 20], 1, 2, 2, "c.jpg", &albums)?;
+            db.mark_albums_synced(&["c".to_string()])
+        })
+        .unwrap();
+        assert_eq!(db.get("c").unwrap().unwrap().state, QUEUED);
         assert_eq!(db.setting::<Vec<i32>>("k").unwrap(), Some(vec![1, 2]));
     }
 }

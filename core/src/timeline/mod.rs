@@ -157,7 +157,7 @@ impl Timeline {
             let n_del = delta.deleted.len() as u64;
             let next = delta.next_cursor.clone();
             self.db.with(|c| {
-                let tx = c.transaction()?;
+                let tx = c.savepoint()?;
                 store::apply(&tx, &delta.upserted, &delta.deleted)?;
                 store::set_setting(&tx, CURSOR, &next)?;
                 store::set_setting(&tx, SERVER_ID, &delta.server_id)?;

@@ -112,7 +112,7 @@ pub fn set_setting(c: &Connection, key: &str, value: &str) -> CoreResult<()> {
 /// Forgets everything learned from the server (it was reset or replaced). What was backed up
 /// there is no longer there, so those assets go back into the backup queue.
 pub fn wipe_remote(c: &mut Connection) -> CoreResult<()> {
-    let tx = c.transaction()?;
+    let tx = c.savepoint()?;
     tx.execute_batch(
         "DELETE FROM remote_assets; DELETE FROM remote_albums; DELETE FROM remote_album_assets; \
          DELETE FROM timeline; DELETE FROM pending_actions; \
@@ -128,7 +128,7 @@ pub fn replace_albums(
     c: &mut Connection,
     albums: &[(String, String, Vec<String>)],
 ) -> CoreResult<()> {
-    let tx = c.transaction()?;
+    let tx = c.savepoint()?;
     tx.execute_batch("DELETE FROM remote_albums; DELETE FROM remote_album_assets;")?;
     for (id, name, assets) in albums {
         tx.execute(
@@ -149,7 +149,7 @@ pub fn replace_albums(
 /// Recomputes the merged timeline: each remote asset once (with the local copy of the same
 /// bytes, if any), plus local assets the server does not have.
 pub fn rebuild(c: &mut Connection) -> CoreResult<()> {
-    let tx = c.transaction()?;
+    let tx = c.savepoint()?;
     tx.execute_batch(
         "DELETE FROM timeline;
          INSERT INTO timeline (key, remote_id, local_id, file_name, taken_ms, month, media_type,
@@ -277,7 +277,7 @@ pub fn albums(c: &mut Connection) -> CoreResult<Vec<RemoteAlbum>> {
 
 /// Records an offline action and applies it to the cache at once.
 pub fn queue_action(c: &mut Connection, kind: &str, asset: &str) -> CoreResult<()> {
-    let tx = c.transaction()?;
+    let tx = c.savepoint()?;
     let exists: Option<i64> = tx
         .query_row("SELECT 1 FROM remote_assets WHERE id = ?1", [asset], |r| {
             r.get(0)
