@@ -260,7 +260,13 @@ async fn cli_reports_an_unreadable_file() {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         }
     }
+    let bin_dir = state_dir();
     let cli = Cli::new(state.path(), &server.base(), &admin.key);
+    let cli = if as_nobody {
+        cli.with_copied_binary(bin_dir.path())
+    } else {
+        cli
+    };
     let run = |cli: &Cli| {
         let mut cmd = cli.command(&[
             "backup",

@@ -1131,6 +1131,8 @@ pub struct Cli {
     pub state: PathBuf,
     pub server: String,
     pub key: String,
+    /// The binary to run (the workspace build unless a test placed a copy elsewhere).
+    pub bin: PathBuf,
 }
 
 #[derive(Debug)]
@@ -1200,12 +1202,28 @@ impl Cli {
             state: state.to_path_buf(),
             server: server.to_string(),
             key: key.to_string(),
+            bin: workspace_bin("shoebox"),
         }
+    }
+
+    /// Runs a copy of the CLI binary placed in `dir` (world-readable and executable), for tests
+    /// that run it as another user who cannot reach the build directory (CI keeps it under a
+    /// private `$HOME`).
+    pub fn with_copied_binary(mut self, dir: &Path) -> Cli {
+        use std::os::unix::fs::PermissionsExt;
+        let copy = dir.join("shoebox");
+        std::fs::copy(&self.bin, &copy).expect("copy the CLI binary");
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod the CLI copy");
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod the CLI copy's directory");
+        self.bin = copy;
+        self
     }
 
     /// `shoebox --state DIR ARGS…` with `SHOEBOX_SERVER` / `SHOEBOX_API_KEY` set.
     pub fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(workspace_bin("shoebox"));
+        let mut cmd = tokio::process::Command::new(&self.bin);
         cmd.arg("--state")
             .arg(&self.state)
             .args(args)
