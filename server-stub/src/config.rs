@@ -43,6 +43,11 @@ pub struct Config {
     /// Model inferences running at once; default: one core fewer than the machine has.
     #[arg(long, env = "SHOEBOX_ML_THREADS")]
     pub ml_threads: Option<usize>,
+    /// Face detector: `scrfd` (InsightFace SCRFD-500M, non-commercial weights; the default) or
+    /// `blazeface` (MediaPipe BlazeFace, Apache-2.0). Faces are embedded with ArcFace either way.
+    #[arg(long, env = "SHOEBOX_FACE_DETECTOR", default_value = "scrfd",
+          value_parser = crate::ml::vision::FaceDetectorKind::parse)]
+    pub face_detector: crate::ml::vision::FaceDetectorKind,
 }
 
 fn parse_switch(s: &str) -> Result<bool, String> {

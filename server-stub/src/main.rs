@@ -50,6 +50,10 @@ enum Command {
         out: std::path::PathBuf,
         files: Vec<std::path::PathBuf>,
     },
+    /// Find faces and labels in each FILE (at preview size) and embed a caption, printing one
+    /// JSON line of per-stage timings per file (for benchmarks and debugging).
+    #[command(hide = true)]
+    Analyze(ml::vision::analyze::Args),
 }
 
 fn main() -> Result<()> {
@@ -69,6 +73,7 @@ fn main() -> Result<()> {
             .context("starting the async runtime")?
             .block_on(serve(config)),
         Command::Thumbs { out, files } => render_files(&out, &files),
+        Command::Analyze(args) => ml::vision::analyze::run(&args),
     }
 }
 
@@ -143,11 +148,14 @@ async fn serve(config: config::Config) -> Result<()> {
         login_limiter: Arc::default(),
         uploads: Arc::default(),
         workers: Arc::default(),
-        ml: Arc::new(ml::Ml::new(
-            config.ml,
-            config.models.clone().unwrap_or_else(ml::default_dir),
-            config.ml_threads.unwrap_or_else(ml::default_threads),
-        )),
+        ml: Arc::new(
+            ml::Ml::new(
+                config.ml,
+                config.models.clone().unwrap_or_else(ml::default_dir),
+                config.ml_threads.unwrap_or_else(ml::default_threads),
+            )
+            .with_face_detector(config.face_detector),
+        ),
     };
     let report = storage::reconcile::at_startup(&state)
         .await

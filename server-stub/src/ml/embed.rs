@@ -7,11 +7,16 @@
 //! This is a *text* model: photos are searched through a text description of what the other
 //! jobs know about them (place, camera, date, labels, people), not through their pixels. It is
 //! not CLIP.
+//!
+//! candle's CPU matmuls run on the current rayon pool, so [`Embedder::embed`] runs inside the
+//! ML thread pool it was loaded with (`SHOEBOX_ML_THREADS` threads) instead of rayon's global
+//! one-thread-per-core pool.
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Dimension of the vectors.
 pub const DIM: usize = 384;
@@ -33,11 +38,13 @@ fn model_err(e: impl std::fmt::Display) -> EmbedError {
 pub struct Embedder {
     model: BertModel,
     tokenizer: tokenizers::Tokenizer,
+    pool: Arc<rten::ThreadPool>,
 }
 
 impl Embedder {
-    /// Loads `dir/config.json`, `dir/model.safetensors` and `dir/tokenizer.json`.
-    pub fn load(dir: &Path) -> Result<Self, EmbedError> {
+    /// Loads `dir/config.json`, `dir/model.safetensors` and `dir/tokenizer.json`; `pool` is
+    /// where [`Embedder::embed`] computes.
+    pub fn load(dir: &Path, pool: Arc<rten::ThreadPool>) -> Result<Self, EmbedError> {
         let missing = |p: &Path, e: &dyn std::fmt::Display| EmbedError::Missing {
             path: p.display().to_string(),
             reason: e.to_string(),
@@ -62,11 +69,19 @@ impl Embedder {
                 ..Default::default()
             }))
             .map_err(model_err)?;
-        Ok(Self { model, tokenizer })
+        Ok(Self {
+            model,
+            tokenizer,
+            pool,
+        })
     }
 
-    /// The unit-length embedding of `text`.
+    /// The unit-length embedding of `text`, computed on the ML thread pool.
     pub fn embed(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
+        self.pool.run(|| self.embed_here(text))
+    }
+
+    fn embed_here(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
         let enc = self.tokenizer.encode(text, true).map_err(model_err)?;
         let ids = Tensor::new(enc.get_ids(), &Device::Cpu)
             .and_then(|t| t.unsqueeze(0))

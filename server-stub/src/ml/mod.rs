@@ -1,21 +1,28 @@
 //! Machine learning and geodata inside the server process (no separate ML service):
-//! reverse geocoding ([`geocode`]) and sentence embeddings for smart search ([`embed`]), with
-//! the search text each photo is indexed under ([`describe`]).
+//! reverse geocoding ([`geocode`]), sentence embeddings for smart search ([`embed`]) with the
+//! search text each photo is indexed under ([`describe`]), and faces and object labels on photo
+//! previews ([`vision`]).
 //!
 //! Models are plain files in a directory (`SHOEBOX_MODELS`, default
 //! `${SHOEBOX_CACHE:-$HOME/.cache/shoebox}/models`) that `make models` fills from registry
 //! packages; nothing is downloaded at run time. Each model is loaded on first use and kept;
 //! a missing file is an error for the job that needed it (retried on the next run), never a
 //! crash. `SHOEBOX_ML=off` turns the model jobs off (geocoding is data, not ML, and stays).
-//! Inference is bounded: at most `SHOEBOX_ML_THREADS` model runs at once (default: one core
-//! fewer than the machine has, at least one).
+//! `SHOEBOX_FACE_DETECTOR` picks the face detector (`scrfd`, the default, or the licence-clean
+//! `blazeface`; see [`vision`]).
+//!
+//! CPU use is bounded twice by `SHOEBOX_ML_THREADS` (default: one core fewer than the machine
+//! has, at least one): at most that many model runs at once ([`Ml::bounded`]), and every model
+//! — the rten vision models and candle's MiniLM alike — computes on one shared thread pool of
+//! that many threads, so ML never takes more cores than that however many jobs run.
 
 pub mod describe;
 pub mod embed;
 pub mod geocode;
+pub mod vision;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 /// The ML settings and the models loaded so far.
 pub struct Ml {
@@ -23,6 +30,11 @@ pub struct Ml {
     pub dir: PathBuf,
     geocoder: Mutex<Option<Arc<geocode::Geocoder>>>,
     embedder: Mutex<Option<Arc<embed::Embedder>>>,
+    faces: Mutex<Option<Arc<vision::FaceModel>>>,
+    objects: Mutex<Option<Arc<vision::ObjectModel>>>,
+    face_detector: vision::FaceDetectorKind,
+    threads: usize,
+    pool: OnceLock<Arc<rten::ThreadPool>>,
     slots: Slots,
 }
 
@@ -50,8 +62,27 @@ impl Ml {
             dir,
             geocoder: Mutex::new(None),
             embedder: Mutex::new(None),
+            faces: Mutex::new(None),
+            objects: Mutex::new(None),
+            face_detector: vision::FaceDetectorKind::default(),
+            threads: threads.max(1),
+            pool: OnceLock::new(),
             slots: Slots::new(threads.max(1)),
         }
+    }
+
+    /// Uses `kind` to find faces (default SCRFD).
+    pub fn with_face_detector(mut self, kind: vision::FaceDetectorKind) -> Self {
+        self.face_detector = kind;
+        self
+    }
+
+    /// The thread pool every model computes on, made on first use: `SHOEBOX_ML_THREADS`
+    /// threads (a rayon pool; rten runs on it and candle's matmuls run inside it).
+    fn pool(&self) -> Arc<rten::ThreadPool> {
+        self.pool
+            .get_or_init(|| Arc::new(rten::ThreadPool::with_num_threads(self.threads)))
+            .clone()
     }
 
     /// The gazetteer, loaded on first use.
@@ -81,9 +112,49 @@ impl Ml {
         if let Some(e) = e.as_ref() {
             return Ok(e.clone());
         }
-        let loaded =
-            Arc::new(embed::Embedder::load(&self.dir.join("minilm")).map_err(|e| e.to_string())?);
+        let loaded = Arc::new(
+            embed::Embedder::load(&self.dir.join("minilm"), self.pool())
+                .map_err(|e| e.to_string())?,
+        );
         *e = Some(loaded.clone());
+        Ok(loaded)
+    }
+
+    /// The face detector and embedder, loaded on first use; an error when ML is off.
+    pub fn faces(&self) -> Result<Arc<vision::FaceModel>, String> {
+        self.load_once(&self.faces, "face model", || {
+            vision::FaceModel::load(&self.dir, self.face_detector, self.pool())
+        })
+    }
+
+    /// The object labeller, loaded on first use; an error when ML is off.
+    pub fn objects(&self) -> Result<Arc<vision::ObjectModel>, String> {
+        self.load_once(&self.objects, "object model", || {
+            vision::ObjectModel::load(&self.dir, self.pool())
+        })
+    }
+
+    fn load_once<T>(
+        &self,
+        slot: &Mutex<Option<Arc<T>>>,
+        what: &str,
+        load: impl FnOnce() -> Result<T, vision::VisionError>,
+    ) -> Result<Arc<T>, String> {
+        if !self.enabled {
+            return Err("machine learning is disabled (SHOEBOX_ML=off)".into());
+        }
+        let mut m = slot.lock().map_err(|_| format!("{what} lock poisoned"))?;
+        if let Some(m) = m.as_ref() {
+            return Ok(m.clone());
+        }
+        let started = std::time::Instant::now();
+        let loaded = Arc::new(load().map_err(|e| e.to_string())?);
+        tracing::info!(
+            model = what,
+            ms = started.elapsed().as_millis() as u64,
+            "model loaded"
+        );
+        *m = Some(loaded.clone());
         Ok(loaded)
     }
 
