@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::admin::routes())
         .merge(routes::stats::routes())
         .merge(routes::partners::routes())
+        .merge(routes::people::routes())
         .merge(routes::shared_links::routes())
         .merge(routes::assets::routes())
         .merge(routes::albums::routes())

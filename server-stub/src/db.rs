@@ -233,6 +233,52 @@ CREATE TABLE smart_search (
     updated_at TEXT NOT NULL
 );
 "#,
+    // 4: faces, people and object labels (issue 9).
+    r#"
+CREATE TABLE people (
+    id TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name TEXT NOT NULL DEFAULT '',
+    birth_date TEXT,
+    is_hidden INTEGER NOT NULL DEFAULT 0,
+    is_favorite INTEGER NOT NULL DEFAULT 0,
+    -- The face whose crop is the person's thumbnail (any of theirs when NULL or gone).
+    feature_face_id TEXT,
+    -- Sum of the member faces' unit embeddings: the cluster centre, kept incrementally.
+    centroid BLOB,
+    face_count INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX people_owner ON people(owner_id);
+CREATE TABLE faces (
+    id TEXT PRIMARY KEY,
+    asset_id TEXT NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+    owner_id TEXT NOT NULL,
+    person_id TEXT REFERENCES people(id) ON DELETE SET NULL,
+    -- Box in the pixels of the image the detector saw (the preview), and that image's size.
+    x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,
+    image_width INTEGER NOT NULL,
+    image_height INTEGER NOT NULL,
+    landmarks TEXT NOT NULL,
+    score REAL NOT NULL,
+    embedding BLOB NOT NULL,
+    model TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX faces_asset ON faces(asset_id);
+CREATE INDEX faces_person ON faces(person_id);
+CREATE INDEX faces_owner ON faces(owner_id);
+CREATE TABLE asset_labels (
+    asset_id TEXT NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+    label TEXT NOT NULL,
+    score REAL NOT NULL,
+    PRIMARY KEY (asset_id, label)
+);
+CREATE INDEX asset_labels_label ON asset_labels(label);
+-- Asked to run again while running: the job goes back to waiting when it completes.
+ALTER TABLE jobs ADD COLUMN rerun INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

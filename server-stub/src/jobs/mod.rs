@@ -3,6 +3,7 @@
 //! Jobs are keyed by (queue, asset) and every handler is idempotent, so running a job twice
 //! (after a crash, or a re-queue) is harmless.
 
+pub mod faces;
 pub mod handlers;
 pub mod ml;
 pub mod queue;
@@ -17,14 +18,26 @@ pub enum Queue {
     ReverseGeocoding,
     /// The search text and its embedding; queued after the jobs whose results it describes.
     SmartSearch,
+    /// Faces on the preview: boxes, embeddings, and their people; queued by thumbnails.
+    FaceDetection,
+    /// Object and scene labels on the preview; queued by thumbnails.
+    ObjectTagging,
 }
 
 impl Queue {
-    pub const ALL: [Queue; 4] = [
+    pub const ALL: [Queue; 6] = [
         Queue::MetadataExtraction,
         Queue::ThumbnailGeneration,
         Queue::ReverseGeocoding,
         Queue::SmartSearch,
+        Queue::FaceDetection,
+        Queue::ObjectTagging,
+    ];
+    /// The queues that need the models (refused when ML is off).
+    pub const ML: [Queue; 3] = [
+        Queue::SmartSearch,
+        Queue::FaceDetection,
+        Queue::ObjectTagging,
     ];
     /// The queues every new asset starts in; the others are queued by these as they finish.
     pub const ENTRY: [Queue; 2] = [Queue::MetadataExtraction, Queue::ThumbnailGeneration];
@@ -35,6 +48,8 @@ impl Queue {
             Queue::ThumbnailGeneration => "thumbnailGeneration",
             Queue::ReverseGeocoding => "reverseGeocoding",
             Queue::SmartSearch => "smartSearch",
+            Queue::FaceDetection => "faceDetection",
+            Queue::ObjectTagging => "objectTagging",
         }
     }
 

@@ -32,6 +32,11 @@ pub fn enqueue(c: &Connection, queue: Queue, asset_id: &str) -> rusqlite::Result
          WHERE state != 'active'",
         params![queue.as_str(), asset_id, now_ms(), clock::now_api()],
     )?;
+    // Running now: it may already have read what changed, so it runs once more afterwards.
+    c.execute(
+        "UPDATE jobs SET rerun = 1 WHERE queue = ?1 AND asset_id = ?2 AND state = 'active'",
+        params![queue.as_str(), asset_id],
+    )?;
     Ok(())
 }
 
@@ -45,8 +50,9 @@ pub struct Job {
 }
 
 /// Marks the next due job `active` and returns it; `Ok(None)` when nothing is due.
-/// Metadata runs first so the timeline fills in dates, then geocoding, thumbnails, and the
-/// search index last (it describes what the others found).
+/// Metadata runs first so the timeline fills in dates, then geocoding, thumbnails, faces and
+/// labels (they read the preview), and the search index last (it describes what the others
+/// found).
 pub fn claim(c: &Connection) -> rusqlite::Result<Option<Job>> {
     loop {
         let row = crate::db::optional(c.query_row(
@@ -54,7 +60,7 @@ pub fn claim(c: &Connection) -> rusqlite::Result<Option<Job>> {
              WHERE id = (SELECT id FROM jobs WHERE state = 'waiting' AND next_run_at <= ?1 \
                          ORDER BY CASE queue WHEN 'metadataExtraction' THEN 0 \
                          WHEN 'reverseGeocoding' THEN 1 WHEN 'thumbnailGeneration' THEN 2 \
-                         ELSE 3 END, next_run_at, id LIMIT 1) \
+                         WHEN 'smartSearch' THEN 4 ELSE 3 END, next_run_at, id LIMIT 1) \
              RETURNING id, queue, asset_id, attempts",
             params![now_ms(), clock::now_api()],
             |r| {
@@ -88,7 +94,9 @@ pub fn claim(c: &Connection) -> rusqlite::Result<Option<Job>> {
 
 pub fn complete(c: &Connection, id: i64) -> rusqlite::Result<()> {
     c.execute(
-        "UPDATE jobs SET state = 'done', last_error = NULL, updated_at = ?2 WHERE id = ?1",
+        "UPDATE jobs SET state = CASE WHEN rerun = 1 THEN 'waiting' ELSE 'done' END, \
+         attempts = CASE WHEN rerun = 1 THEN 0 ELSE attempts END, rerun = 0, \
+         last_error = NULL, updated_at = ?2 WHERE id = ?1",
         params![id, clock::now_api()],
     )?;
     Ok(())

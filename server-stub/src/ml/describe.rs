@@ -35,8 +35,29 @@ const MONTHS: [&str; 12] = [
     "December",
 ];
 
-/// Reads the facts of `asset_id` from the database (`None` when the asset is gone).
+/// Reads the facts of `asset_id` from the database (`None` when the asset is gone): labels
+/// best first, and the names of the (not hidden) people in it.
 pub fn load(c: &Connection, asset_id: &str) -> rusqlite::Result<Option<Facts>> {
+    let Some(mut facts) = load_row(c, asset_id)? else {
+        return Ok(None);
+    };
+    let mut stmt = c.prepare_cached(
+        "SELECT label FROM asset_labels WHERE asset_id = ?1 ORDER BY score DESC, label",
+    )?;
+    facts.labels = stmt
+        .query_map([asset_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut stmt = c.prepare_cached(
+        "SELECT DISTINCT p.name FROM faces f JOIN people p ON p.id = f.person_id \
+         WHERE f.asset_id = ?1 AND p.name != '' AND p.is_hidden = 0 ORDER BY f.x1",
+    )?;
+    facts.people = stmt
+        .query_map([asset_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(Some(facts))
+}
+
+fn load_row(c: &Connection, asset_id: &str) -> rusqlite::Result<Option<Facts>> {
     c.query_row(
         "SELECT a.asset_type, e.city, e.state, e.country, e.make, e.model, \
          COALESCE(a.local_date_time, a.file_created_at) \

@@ -135,9 +135,10 @@ pub fn to_blob(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-/// The vector stored by [`to_blob`]; `None` for a blob of the wrong size.
+/// The vector stored by [`to_blob`] (any dimension: text vectors are [`DIM`], face vectors
+/// 512; callers compare lengths); `None` for an empty blob or one not made of `f32`s.
 pub fn from_blob(b: &[u8]) -> Option<Vec<f32>> {
-    if b.len() != DIM * 4 {
+    if b.is_empty() || b.len() % 4 != 0 {
         return None;
     }
     Some(

@@ -364,8 +364,24 @@ async fn get_one(
     principal: Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let granted = load_visible(&state, &principal, &id).await?;
-    Ok(Json(granted.to_json()))
+    let id = ids::parse("id", &id)?;
+    let out = state
+        .db
+        .call(move |c| {
+            let granted = access::asset(c, &principal, &id)?;
+            let mut json = granted.to_json();
+            // The people in it, as Immich lists them: only for the owner (faces are theirs).
+            if matches!(granted.level, access::Level::Owner) {
+                json["people"] = Value::Array(crate::people::people_of_asset(
+                    c,
+                    &granted.asset.owner_id,
+                    &id,
+                )?);
+            }
+            Ok(json)
+        })
+        .await?;
+    Ok(Json(out))
 }
 
 /// Parses a single `bytes=` range against `size`: `Ok(None)` means "send everything"

@@ -39,7 +39,7 @@ async fn command(
         Some(_) | None => return Err(ApiError::bad_request("command must be \"start\"")),
     }
     let force = field_bool(&body, "force")?.unwrap_or(false);
-    if q == Queue::SmartSearch && !state.ml.enabled {
+    if Queue::ML.contains(&q) && !state.ml.enabled {
         return Err(ApiError::bad_request(
             "machine learning is disabled (SHOEBOX_ML=off)",
         ));

@@ -9,6 +9,7 @@ pub mod devices;
 pub mod jobs;
 pub mod map;
 pub mod partners;
+pub mod people;
 pub mod search;
 pub mod server_info;
 pub mod shared_links;

@@ -3,12 +3,16 @@
 //! - `POST /api/search/metadata`: filters `originalFileName` (substring, case-insensitive),
 //!   `city`, `state`, `country`, `make`, `model`, `lensModel` (exact; JSON `null` = "unknown"),
 //!   `takenAfter`/`takenBefore`, `isFavorite`, `type`, `visibility`, `withDeleted`, `id`,
-//!   `deviceId`, `order` (`asc`/`desc` by taken time), `page` (from 1), `size` (1–1000).
+//!   `deviceId`, `personIds` (assets showing all of them), `labels` (ours: object labels, all
+//!   of them), `order` (`asc`/`desc` by taken time), `page` (from 1), `size` (1–1000).
 //! - `POST /api/search/smart {query, ...same filters}`: the query embedded with the text model
 //!   and ranked by cosine against each photo's caption embedding (see `ml::describe`). Not CLIP:
-//!   it knows what the jobs wrote down (place, camera, date), not the pixels. 400 when ML is
+//!   it knows what the jobs wrote down (labels, people's names, place, camera, date), not the
+//!   pixels. 400 when ML is
 //!   off, 503 when the model files are missing.
 //! - `GET /api/search/cities`: one asset per city (the newest), Immich's "browse by place".
+//! - `GET /api/search/explore`: `[{fieldName: "exifInfo.city", items: [{value, data: asset}]},
+//!   {fieldName: "smartInfo.objects", items}]`, "browse by place" and "browse by label".
 //! - `GET /api/search/suggestions?type=country|state|city|camera-make|camera-model` with the
 //!   narrowing `country`, `state`, `make` parameters.
 //! - `GET /api/search/places?name=`: places of the gazetteer whose name starts with `name`.
@@ -37,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/search/metadata", post(metadata))
         .route("/search/smart", post(smart))
         .route("/search/cities", get(cities))
+        .route("/search/explore", get(explore))
         .route("/search/suggestions", get(suggestions))
         .route("/search/places", get(places))
 }
@@ -81,6 +86,33 @@ fn date(body: &Map<String, Value>, name: &str) -> ApiResult<Option<String>> {
     let t = chrono::DateTime::parse_from_rfc3339(s)
         .map_err(|_| ApiError::bad_request(format!("{name} must be an ISO 8601 date-time")))?;
     Ok(Some(crate::clock::to_api(t.with_timezone(&chrono::Utc))))
+}
+
+/// An optional array of strings (at most 100, each at most `MAX_TEXT` bytes).
+fn string_array(body: &Map<String, Value>, name: &str) -> ApiResult<Vec<String>> {
+    let items = match body.get(name) {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) if items.len() <= 100 => items,
+        Some(_) => {
+            return Err(ApiError::bad_request(format!(
+                "{name} must be an array of at most 100 strings"
+            )));
+        }
+    };
+    items
+        .iter()
+        .map(|v| match v {
+            Value::String(s) if s.len() <= MAX_TEXT => Ok(s.clone()),
+            _ => Err(ApiError::bad_request(format!("{name} must hold strings"))),
+        })
+        .collect()
+}
+
+fn id_array(body: &Map<String, Value>, name: &str) -> ApiResult<Vec<String>> {
+    string_array(body, name)?
+        .iter()
+        .map(|s| ids::parse(name, s))
+        .collect()
 }
 
 fn parse_filters(body: &Map<String, Value>, owner: &str) -> ApiResult<Filters> {
@@ -155,6 +187,22 @@ fn parse_filters(body: &Map<String, Value>, owner: &str) -> ApiResult<Filters> {
                 }
             }
         }
+    }
+    // Assets showing every one of these people / carrying every one of these labels.
+    for id in id_array(body, "personIds")? {
+        add(
+            " AND a.id IN (SELECT f.asset_id FROM faces f WHERE f.person_id = ?# \
+             AND f.owner_id = ?1)",
+            Sql::Text(id),
+            &mut sql,
+        );
+    }
+    for label in string_array(body, "labels")? {
+        add(
+            " AND a.id IN (SELECT l.asset_id FROM asset_labels l WHERE l.label = ?#)",
+            Sql::Text(label),
+            &mut sql,
+        );
     }
     if let Some(t) = date(body, "takenAfter")? {
         add(" AND a.file_created_at >= ?#", Sql::Text(t), &mut sql);
@@ -291,7 +339,7 @@ async fn smart(
             let mut scored = Vec::new();
             for row in rows {
                 let (id, blob) = row?;
-                if let Some(v) = embed::from_blob(&blob) {
+                if let Some(v) = embed::from_blob(&blob).filter(|v| v.len() == q.len()) {
                     scored.push((embed::cosine(&q, &v), id));
                 }
             }
@@ -329,6 +377,49 @@ async fn cities(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Val
         })
         .await?;
     Ok(Json(Value::Array(out)))
+}
+
+/// Immich's explore page: one asset per city and, ours, one per object label (the photo where
+/// the label scored highest), labels seen most first.
+async fn explore(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    let owner = auth.user.id;
+    let out = state
+        .db
+        .call(move |c| {
+            let visible = "a.owner_id = ?1 AND a.deleted_at IS NULL AND a.visibility = 'timeline'";
+            let field = |sql: &str| -> ApiResult<Vec<Value>> {
+                let mut stmt = c.prepare(sql)?;
+                let rows: Vec<(String, String)> = stmt
+                    .query_map([&owner], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?;
+                let ids: Vec<String> = rows.iter().map(|(_, id)| id.clone()).collect();
+                let assets = load_assets(c, &ids)?;
+                Ok(rows
+                    .into_iter()
+                    .zip(assets)
+                    .map(|((value, _), data)| json!({"value": value, "data": data}))
+                    .collect())
+            };
+            let cities = field(&format!(
+                "SELECT city, id FROM (SELECT e.city, a.id, ROW_NUMBER() OVER (PARTITION BY e.city \
+                 ORDER BY COALESCE(a.local_date_time, a.file_created_at) DESC, a.id) AS n \
+                 FROM assets a JOIN exif e ON e.asset_id = a.id WHERE {visible} \
+                 AND e.city IS NOT NULL) WHERE n = 1 ORDER BY city LIMIT 100"
+            ))?;
+            let labels = field(&format!(
+                "SELECT label, id FROM (SELECT l.label, a.id, \
+                 COUNT(*) OVER (PARTITION BY l.label) AS seen, ROW_NUMBER() OVER \
+                 (PARTITION BY l.label ORDER BY l.score DESC, a.id) AS n \
+                 FROM assets a JOIN asset_labels l ON l.asset_id = a.id WHERE {visible}) \
+                 WHERE n = 1 ORDER BY seen DESC, label LIMIT 100"
+            ))?;
+            Ok(json!([
+                {"fieldName": "exifInfo.city", "items": cities},
+                {"fieldName": "smartInfo.objects", "items": labels},
+            ]))
+        })
+        .await?;
+    Ok(Json(out))
 }
 
 #[derive(Deserialize)]

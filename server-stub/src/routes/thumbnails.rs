@@ -72,8 +72,19 @@ async fn thumbnail(
             "private, no-cache",
         ),
     };
+    image_response(&headers, &etag, body, cache, kind.mime())
+}
+
+/// An image body with its strong `etag`, or 304 when `If-None-Match` has it.
+pub fn image_response(
+    headers: &HeaderMap,
+    etag: &str,
+    body: Vec<u8>,
+    cache: &'static str,
+    mime: &'static str,
+) -> ApiResult<Response> {
     let etag_value =
-        HeaderValue::from_str(&etag).map_err(|e| ApiError::internal("etag header", e))?;
+        HeaderValue::from_str(etag).map_err(|e| ApiError::internal("etag header", e))?;
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -89,7 +100,7 @@ async fn thumbnail(
     Ok((
         StatusCode::OK,
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static(kind.mime())),
+            (header::CONTENT_TYPE, HeaderValue::from_static(mime)),
             (header::ETAG, etag_value),
             (header::CACHE_CONTROL, cache),
         ],

@@ -2,7 +2,8 @@
 //! buckets with counts, newest first) and `GET /api/timeline/bucket?timeBucket=YYYY-MM-01`
 //! (that month's assets, newest first, in Immich's columnar `TimeBucketAssetResponseDto`).
 //! Both take the same filters: `albumId`, `isFavorite`, `isTrashed`, `visibility`, `deviceId`,
-//! and camera `make` / `model`. Months are those of the asset's local (taken) time.
+//! camera `make` / `model`, `personId` (photos of one of the caller's people) and `label` (ours:
+//! an object label). Months are those of the asset's local (taken) time.
 
 use crate::access::{self, Principal};
 use crate::app::AppState;
@@ -35,6 +36,8 @@ pub struct Filters {
     model: Option<String>,
     user_id: Option<String>,
     with_partners: Option<bool>,
+    person_id: Option<String>,
+    label: Option<String>,
     order: Option<String>,
     time_bucket: Option<String>,
 }
@@ -174,6 +177,31 @@ fn build(f: &Filters, p: &Principal) -> ApiResult<Where> {
                 &mut params,
             );
         }
+    }
+    if let Some(person) = &f.person_id {
+        // People are their owner's: only a signed-in user filters by them, and only by a person
+        // of the library in scope (`?1` is its owner).
+        if !matches!(p, Principal::User(_)) {
+            return Err(ApiError::bad_request("personId needs a signed-in user"));
+        }
+        push(
+            &mut sql,
+            " AND a.id IN (SELECT x.asset_id FROM faces x WHERE x.person_id = ?# \
+             AND x.owner_id = ?1)",
+            Sql::Text(ids::parse("personId", person)?),
+            &mut params,
+        );
+    }
+    if let Some(label) = &f.label {
+        if label.len() > 255 || label.chars().any(char::is_control) {
+            return Err(ApiError::bad_request("label is not valid"));
+        }
+        push(
+            &mut sql,
+            " AND a.id IN (SELECT l.asset_id FROM asset_labels l WHERE l.label = ?#)",
+            Sql::Text(label.clone()),
+            &mut params,
+        );
     }
     let descending = match f.order.as_deref() {
         None | Some("desc") => true,

