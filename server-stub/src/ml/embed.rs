@@ -109,6 +109,12 @@ impl Embedder {
             .and_then(|t| t.squeeze(0))
             .and_then(|t| t.to_vec1::<f32>())
             .map_err(model_err)?;
+        if mean.len() != DIM {
+            return Err(EmbedError::Model(format!(
+                "the text model gave {} dimensions, not {DIM}",
+                mean.len()
+            )));
+        }
         Ok(normalize(mean))
     }
 }
@@ -138,7 +144,7 @@ pub fn to_blob(v: &[f32]) -> Vec<u8> {
 /// The vector stored by [`to_blob`] (any dimension: text vectors are [`DIM`], face vectors
 /// 512; callers compare lengths); `None` for an empty blob or one not made of `f32`s.
 pub fn from_blob(b: &[u8]) -> Option<Vec<f32>> {
-    if b.is_empty() || b.len() % 4 != 0 {
+    if b.is_empty() || !b.len().is_multiple_of(4) {
         return None;
     }
     Some(
