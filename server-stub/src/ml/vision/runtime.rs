@@ -153,6 +153,25 @@ pub fn nchw(img: &RgbImage, mean: f32, std: f32) -> NdTensor<f32, 4> {
     NdTensor::from_data([1, 3, h, w], data)
 }
 
+/// `[N, 3, H, W]` of same-sized images, each as [`nchw`] makes it.
+pub fn nchw_batch(imgs: &[RgbImage], mean: f32, std: f32) -> Result<NdTensor<f32, 4>, VisionError> {
+    let Some(first) = imgs.first() else {
+        return Err(VisionError::Image("empty batch".into()));
+    };
+    let (w, h) = first.dimensions();
+    let mut data = Vec::with_capacity(imgs.len() * 3 * (w * h) as usize);
+    for img in imgs {
+        if img.dimensions() != (w, h) {
+            return Err(VisionError::Image("batch images differ in size".into()));
+        }
+        data.extend(nchw(img, mean, std).into_data());
+    }
+    Ok(NdTensor::from_data(
+        [imgs.len(), 3, h as usize, w as usize],
+        data,
+    ))
+}
+
 /// `[1, 3, H, W]` with B, G, R planes, each `(pixel - mean[c]) / std[c]` (`mean`, `std` in
 /// B, G, R order).
 pub fn nchw_bgr(img: &RgbImage, mean: [f32; 3], std: [f32; 3]) -> NdTensor<f32, 4> {
