@@ -259,7 +259,8 @@ mod tests {
             "CREATE TABLE assets (id TEXT PRIMARY KEY);
              CREATE TABLE jobs (id INTEGER PRIMARY KEY, queue TEXT NOT NULL, asset_id TEXT NOT NULL,
                 state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_run_at INTEGER NOT NULL,
-                last_error TEXT, updated_at TEXT NOT NULL, UNIQUE(queue, asset_id));
+                last_error TEXT, updated_at TEXT NOT NULL, rerun INTEGER NOT NULL DEFAULT 0,
+                UNIQUE(queue, asset_id));
              INSERT INTO assets VALUES ('a1');",
         )
         .unwrap();
@@ -295,5 +296,21 @@ mod tests {
         assert_eq!(n.failed, 1);
         assert_eq!(n.failures[0].error, "corrupt");
         assert_eq!(counts(&c, Queue::ThumbnailGeneration).unwrap().done, 1);
+    }
+
+    #[test]
+    fn asked_again_while_running_runs_once_more() {
+        let c = db();
+        enqueue(&c, Queue::SmartSearch, "a1").unwrap();
+        let j = claim(&c).unwrap().unwrap();
+        // New facts arrive while it runs: it must not finish as done with stale input.
+        enqueue(&c, Queue::SmartSearch, "a1").unwrap();
+        enqueue(&c, Queue::SmartSearch, "a1").unwrap();
+        complete(&c, j.id).unwrap();
+        let again = claim(&c).unwrap().expect("queued again after completing");
+        assert_eq!((again.id, again.attempts), (j.id, 1));
+        complete(&c, again.id).unwrap();
+        assert!(claim(&c).unwrap().is_none(), "and only once");
+        assert_eq!(counts(&c, Queue::SmartSearch).unwrap().done, 1);
     }
 }
