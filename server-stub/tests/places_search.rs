@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
 
-
 /// A small JPEG (colour from `seed`) with the given exiftool tags.
 fn photo(dir: &Path, seed: u8, tags: &[&str]) -> Vec<u8> {
     let img = image::RgbImage::from_fn(64, 48, |x, y| {
