@@ -117,12 +117,27 @@ start() {
 
     say "generating the sample library"
     python3 scripts/sample_library.py "$DEMO/sample-library"
+    # Real photos for the AI jobs (faces, people, labels), from the model cache `make models` filled.
+    local models="${SHOEBOX_MODELS:-${SHOEBOX_CACHE:-$HOME/.cache/shoebox}/models}"
+    if [ -d "$models/samples" ]; then
+        mkdir -p "$DEMO/sample-library/AI samples"
+        cp "$models/samples/"* "$DEMO/sample-library/AI samples/"
+    fi
 
     local cli="$TARGET_DIR/release/shoebox"
     say "backing up the sample library with our CLI: shoebox backup (each folder becomes an album)"
     "$cli" --state "$DEMO/cli-state" login "$URL" --key "$key"
     "$cli" --state "$DEMO/cli-state" backup "$DEMO/sample-library"
     "$cli" --state "$DEMO/cli-state" status
+
+    say "waiting for the background jobs (metadata, thumbnails, places, faces, labels, search)"
+    local busy=1 i
+    for i in $(seq 1 180); do
+        busy="$(api GET /api/jobs | json 'sum(q["jobCounts"]["waiting"] + q["jobCounts"]["active"] + q["jobCounts"]["delayed"] for q in d.values())')"
+        [ "$busy" = 0 ] && break
+        sleep 1
+    done
+    [ "$busy" = 0 ] || say "jobs still running ($busy left); the numbers below will grow"
 
     report "$email" "$password" "$key"
 }
@@ -145,6 +160,9 @@ PY
     local stored total
     read -r stored total < <(api POST /api/assets/bulk-upload-check "$checks" |
         json '"%d %d" % (sum(1 for r in d["results"] if r["action"] == "reject"), len(d["results"]))')
+    local people labels
+    people="$(api GET '/api/people?withHidden=true' | json '"%d (%s)" % (len(d["people"]), ", ".join(str(p["id"])[:8] for p in d["people"]))')"
+    labels="$(api GET /api/search/explore | json '", ".join(i["value"] for f in d if f["fieldName"] == "smartInfo.objects" for i in f["items"]) or "none yet"')"
     files="$(find "$DEMO/server-data/library" -type f 2>/dev/null | wc -l)"
     bytes="$(du -sh "$DEMO/server-data/library" 2>/dev/null | cut -f1)"
 
@@ -159,12 +177,16 @@ PY
  API key       $key
  stored        $stored of $total sample files are assets on the server
  albums        $albums
+ people        $people   (GET /api/people; name them with PUT /api/people/ID)
+ labels        $labels   (GET /api/search/explore)
  on disk       $DEMO/server-data/library  ($files files, $bytes)
                database: $DEMO/server-data/shoebox.db
  sample files  $DEMO/sample-library
  server log    $DEMO/server.log   (pid $(cat "$PIDFILE") in $PIDFILE)
 
  try:   curl -H 'x-api-key: $key' $URL/api/albums
+        curl -H 'x-api-key: $key' -H 'content-type: application/json' \\
+             -d '{"query":"cat"}' $URL/api/search/smart
         $TARGET_DIR/release/shoebox --state $DEMO/cli-state status
         (Immich's own CLI works too: immich login $URL $key; immich upload --recursive DIR)
  stop:  make demo-stop

@@ -376,6 +376,23 @@ fn faces_become_people_labels_are_searchable_and_edits_stick() {
     );
     assert_eq!(v["people"].as_array().unwrap().len(), 1);
 
+    // Deleting Yao's photo for good takes his face with it; his named person stays, empty.
+    let r = srv
+        .delete("/api/assets")
+        .key(&admin)
+        .json(&json!({"ids": [yao], "force": true}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    assert_eq!(asset_count(&srv, &admin, &yao_new), 0);
+    let r = srv
+        .get(&format!("/api/people/{yao_new}/thumbnail"))
+        .key(&admin)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    assert_eq!(asset_count(&srv, &admin, &eileen), 3);
+
     // Nobody else sees or touches any of it: 404 for every id, nothing through filters.
     let other = srv.create_user(&admin, "other@example.com", None);
     for path in [

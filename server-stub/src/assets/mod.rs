@@ -228,8 +228,8 @@ pub fn get_owned_full(c: &Connection, owner_id: &str, id: &str) -> Result<Asset,
 }
 
 /// Deletes an owned asset for good inside the caller's transaction: the row (its exif, jobs,
-/// album entries and derived-file rows cascade; a trigger leaves the delta-sync tombstone) and
-/// the owner's usage. Returns the files to remove once the transaction has committed (the
+/// album entries, faces and derived-file rows cascade; a trigger leaves the delta-sync
+/// tombstone), the owner's usage, and its faces from their people. Returns the files to remove once the transaction has committed (the
 /// original, then its derived images), so a crash leaves orphans for start-up, never a row
 /// pointing at a missing file. `Ok(None)` when there is no such asset.
 pub fn delete_permanently(
@@ -242,6 +242,13 @@ pub fn delete_permanently(
         let rows = stmt.query_map([id], |r| r.get(0))?;
         rows.collect::<Result<_, _>>()?
     };
+    let people: Vec<String> = {
+        let mut stmt = c.prepare_cached(
+            "SELECT DISTINCT person_id FROM faces WHERE asset_id = ?1 AND person_id IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([id], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
     let Some((path, size)): Option<(String, i64)> = crate::db::optional(c.query_row(
         "DELETE FROM assets WHERE id = ?1 AND owner_id = ?2 RETURNING storage_path, file_size",
         [id, owner_id],
@@ -250,6 +257,10 @@ pub fn delete_permanently(
     else {
         return Ok(None);
     };
+    // Its faces went with it: their people lose them (an unnamed one left empty goes too).
+    for person in people {
+        crate::people::refresh(c, &person)?;
+    }
     c.execute(
         "UPDATE users SET usage_bytes = MAX(0, usage_bytes - ?1) WHERE id = ?2",
         rusqlite::params![size, owner_id],
