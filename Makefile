@@ -89,6 +89,7 @@ bench:
 	$(CARGO) bench -p shoebox-server --bench ingest
 	$(CARGO) bench -p shoebox-cli --bench backup
 	$(CARGO) bench -p shoebox-cli --bench timeline
+	bash benches/ml-baseline/fetch-onnxruntime.sh >/dev/null && $(CARGO) run --release --manifest-path benches/ml-baseline/Cargo.toml --target-dir $(TARGET_DIR)/ml-baseline
 
 # Generated sources land in $(BINDINGS_OUT): kotlin/ (Android flavour, bindings/uniffi.toml) and
 # swift/ (ShoeboxCore.swift, ShoeboxCoreFFI.h, ShoeboxCoreFFI.modulemap). The generated code only
