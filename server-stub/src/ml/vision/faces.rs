@@ -17,7 +17,15 @@
 //!   two mouth corners); the ears are dropped.
 //!
 //! Detections scoring below [`MIN_SCORE`] or with a box side under [`MIN_FACE_PX`] preview
-//! pixels are dropped. Weights: SCRFD and ArcFace are InsightFace's, **non-commercial research
+//! pixels are dropped.
+//!
+//! Measured on the sample photos: SCRFD finds the one face in `astronaut.png`/`yaoming.jpg`,
+//! 16 in `players.jpg`, 5 in InsightFace's `gdp.jpg`, none on the cat or the coffee cup. The
+//! same face in a scaled, shifted or brightened copy embeds at cosine 0.95–0.99, different
+//! people at about 0. BlazeFace is weaker: 3 of the 5 `gdp.jpg` faces, and it takes the cat's
+//! face (0.78) and the round espresso cup (0.56) for faces; its landmarks are coarser, so
+//! small faces align worse (mirrored copies of the 1440-px group photo match at 0.6–0.8
+//! instead of 0.93–0.97). Weights: SCRFD and ArcFace are InsightFace's, **non-commercial research
 //! use only**; BlazeFace is Apache-2.0 (see the module docs of `ml::vision`).
 
 use super::VisionError;
@@ -665,6 +673,26 @@ mod tests {
     #[test]
     fn blazeface_embeddings_match_the_same_face_only() {
         same_and_different(FaceDetectorKind::BlazeFace);
+    }
+
+    #[test]
+    fn scrfd_finds_no_face_on_the_cat_or_the_cup() {
+        let model = faces(FaceDetectorKind::Scrfd);
+        for name in ["chelsea.png", "coffee.png"] {
+            let found = model.analyze(&sample(name)).unwrap();
+            assert!(found.is_empty(), "{name}: {found:?}");
+        }
+        // BlazeFace's known false positives (see the module docs), shown, not asserted.
+        let blaze = faces(FaceDetectorKind::BlazeFace);
+        for name in ["chelsea.png", "coffee.png"] {
+            let scores: Vec<f32> = blaze
+                .analyze(&sample(name))
+                .unwrap()
+                .iter()
+                .map(|f| f.score)
+                .collect();
+            println!("blazeface: {name}: {scores:?}");
+        }
     }
 
     #[test]

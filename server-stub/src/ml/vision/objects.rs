@@ -20,9 +20,9 @@ use std::sync::Arc;
 
 /// Lowest class score reported as a label. On the sample photos the right labels score
 /// 0.5–0.9 (cat 0.58, person 0.70–0.90, dining table 0.51) and the wrong ones mostly stay
-/// under 0.35 (chelsea's "dog" 0.35, astronaut's "chair" 0.32); a few clear misses (a blurred
-/// clock as "toilet" 0.46) get through. 0.4 is also the usual NanoDet demo threshold. Low
-/// recall is the price: the espresso cup in `coffee.png` scores 0.27.
+/// under 0.4 (chelsea's "dog" 0.37, astronaut's "chair" 0.32); a few clear misses (a blurred
+/// clock as "toilet" 0.46) get through. Low recall is the price: the espresso cup in
+/// `coffee.png` scores 0.27.
 pub const MIN_LABEL_SCORE: f32 = 0.4;
 
 const FILE: &str = "objects/nanodet.onnx";
