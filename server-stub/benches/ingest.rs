@@ -14,6 +14,8 @@
 //!
 //! - The media-pipeline benchmarks (`thumbs_12mp`, `timeline_*_100k`, `sync_delta_unchanged_100k`)
 //!   are described in `media/mod.rs`; `SHOEBOX_BENCH_ONLY=media` runs only those.
+//! - The machine-learning benchmarks (`ml_faces_*_1440`, `ml_labels_1440`, `ml_pipeline_2cores`)
+//!   are described in `ml/mod.rs`; `SHOEBOX_BENCH_ONLY=ml` runs only those (needs `make models`).
 //!
 //! Environment: `SHOEBOX_SERVER_BIN` (default: `shoebox-server` next to this bench's
 //! `deps/` directory, i.e. `${CARGO_TARGET_DIR:-target}/release/shoebox-server`),
@@ -43,6 +45,7 @@ const BULK_SAMPLES: usize = 5;
 const PING_SAMPLES: usize = 21;
 
 mod media;
+mod ml;
 mod support;
 use support::*;
 
@@ -70,6 +73,16 @@ fn run() -> Result<()> {
         Some(dir) => builder.tempdir_in(dir)?,
         None => builder.tempdir()?,
     };
+    if std::env::var("SHOEBOX_BENCH_ONLY").is_ok_and(|v| v == "ml") {
+        let outcome = ml::run(&bin, tmp.path())?;
+        for (_, line) in &outcome.lines {
+            println!("{line}");
+        }
+        if strict && outcome.lines.iter().any(|(ok, _)| !ok) {
+            return Err("a target was missed (SHOEBOX_BENCH_STRICT=1)".into());
+        }
+        return Ok(());
+    }
     if std::env::var("SHOEBOX_BENCH_ONLY").is_ok_and(|v| v == "media") {
         let client = Client::builder().no_proxy().build()?;
         let outcome = media::run(&bin, tmp.path(), &client)?;
@@ -255,7 +268,15 @@ fn run() -> Result<()> {
     for (_, line) in &media.lines {
         println!("{line}");
     }
-    let missed = targets.iter().chain(media.lines.iter()).any(|(ok, _)| !ok);
+    let ml = ml::run(&bin, tmp.path())?;
+    for (_, line) in &ml.lines {
+        println!("{line}");
+    }
+    let missed = targets
+        .iter()
+        .chain(media.lines.iter())
+        .chain(ml.lines.iter())
+        .any(|(ok, _)| !ok);
     if strict && missed {
         return Err("a target was missed (SHOEBOX_BENCH_STRICT=1)".into());
     }
