@@ -19,7 +19,7 @@ help:
 	@echo "make test         deps, lint, Rust tests (nextest), interop tests, Kotlin + Swift binding tests"
 	@echo "make demo         start a demo server on ./demo-data with a sample library uploaded"
 	@echo "make demo-stop    stop the demo server"
-	@echo "make bench        ingest benchmarks (release): tus 1 GiB, peak RSS, bulk-upload-check"
+	@echo "make bench        benchmarks (release): ingest, media, timeline, client, AI (rten vs ONNX Runtime)"
 	@echo "make bindings     generate Kotlin + Swift sources from the built shoebox-ffi (target/bindings/)"
 	@echo "make test-kotlin  generated Kotlin bindings on the JVM (kotlinc + JNA + JUnit4) against the real server"
 	@echo "make test-swift   generated Swift bindings: header + modulemap checked with clang -fmodules -Werror"

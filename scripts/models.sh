@@ -93,8 +93,9 @@ done
 
 # NanoDet ships as a TF.js graph: convert it once to ONNX with tf2onnx, in a venv of pinned
 # versions kept in the cache (never at run time). The conversion is not byte-reproducible, so its
-# inputs are checksummed above and its outputs are tested (server-stub/tests/vision.rs: the cat
-# photo is labelled "cat").
+# inputs are checksummed above and its outputs are tested (the unit tests of
+# server-stub/src/ml/vision/objects.rs: the cat photo is labelled "cat"; and benches/ml-baseline
+# compares rten's outputs with ONNX Runtime's).
 ONNX="$DEST/objects/nanodet.onnx"
 if [ ! -s "$ONNX" ] || [ "$DEST/objects/nanodet.bin" -nt "$ONNX" ] || [ "$DEST/objects/nanodet.json" -nt "$ONNX" ]; then
     VENV="$CACHE/convert-venv"
