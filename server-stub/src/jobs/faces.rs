@@ -20,8 +20,6 @@ use crate::people;
 use crate::storage::Storage;
 use rusqlite::params;
 
-/// Side of the stored face crop, in pixels.
-const CROP_SIZE: u32 = 250;
 /// Overlap at which a new detection is the same face as a stored one.
 const SAME_FACE_IOU: f32 = 0.5;
 
@@ -77,7 +75,7 @@ pub fn detect(state: &AppState, asset: &Asset) -> Result<(), JobError> {
             .iter()
             .enumerate()
             .filter(|(i, _)| !taken[*i])
-            .map(|(i, s)| (i, iou(&s.bbox, &face.bbox)))
+            .map(|(i, s)| (i, vision::iou(&s.bbox, &face.bbox)))
             .filter(|(_, o)| *o >= SAME_FACE_IOU)
             .max_by(|a, b| a.1.total_cmp(&b.1));
         let (face_id, new) = match best {
@@ -87,8 +85,8 @@ pub fn detect(state: &AppState, asset: &Asset) -> Result<(), JobError> {
             }
             None => (ids::new_id(), true),
         };
-        let crop = vision::face_crop(&img, face.bbox, CROP_SIZE);
-        let bytes = encode_jpeg(&crop)?;
+        let bytes = vision::face_crop_jpeg(&img, face.bbox)
+            .map_err(|e| JobError::Transient(e.to_string()))?;
         let crop_rel = Storage::derived_rel_path(
             &asset.owner_id,
             &asset.id,
@@ -184,7 +182,7 @@ pub fn detect(state: &AppState, asset: &Asset) -> Result<(), JobError> {
                     format!("face-{}", p.id),
                     p.crop_rel,
                     p.crop_etag,
-                    CROP_SIZE
+                    vision::CROP_SIZE
                 ],
             )?;
         }
@@ -210,34 +208,4 @@ pub fn detect(state: &AppState, asset: &Asset) -> Result<(), JobError> {
         }
     }
     Ok(())
-}
-
-/// Intersection over union of two `x1, y1, x2, y2` boxes.
-fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
-    let w = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
-    let h = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
-    let inter = w * h;
-    let area = |r: &[f32; 4]| (r[2] - r[0]).max(0.0) * (r[3] - r[1]).max(0.0);
-    let union = area(a) + area(b) - inter;
-    if union <= 0.0 { 0.0 } else { inter / union }
-}
-
-fn encode_jpeg(img: &image::RgbImage) -> Result<Vec<u8>, JobError> {
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
-        .encode_image(img)
-        .map_err(|e| JobError::Transient(format!("face crop: {e}")))?;
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn overlap() {
-        let a = [0.0, 0.0, 10.0, 10.0];
-        assert!((super::iou(&a, &a) - 1.0).abs() < 1e-6);
-        assert_eq!(super::iou(&a, &[20.0, 20.0, 30.0, 30.0]), 0.0);
-        let half = super::iou(&a, &[5.0, 0.0, 15.0, 10.0]);
-        assert!((half - 1.0 / 3.0).abs() < 1e-6, "{half}");
-    }
 }

@@ -14,11 +14,9 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::{DetectedFace, FaceDetectorKind, Label, cosine, face_crop};
+use super::{DetectedFace, FaceDetectorKind, Label, cosine, face_crop_jpeg};
 
 /// Side of the person thumbnail, as the face job makes it.
-const CROP_SIZE: u32 = 250;
-
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Face detector.
@@ -101,11 +99,7 @@ pub fn run(args: &Args) -> Result<()> {
             let (crops, crops_ms, crops_cpu) = timed(|| -> Result<usize> {
                 let mut bytes = 0;
                 for f in &found {
-                    let crop = face_crop(&img, f.bbox, CROP_SIZE);
-                    let mut out = Vec::new();
-                    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
-                        .encode_image(&crop)?;
-                    bytes += out.len();
+                    bytes += face_crop_jpeg(&img, f.bbox)?.len();
                 }
                 Ok(bytes)
             });

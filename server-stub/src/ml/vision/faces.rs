@@ -294,7 +294,7 @@ fn nms(mut found: Vec<Detection>, max_iou: f32) -> Vec<Detection> {
 }
 
 /// Intersection over union of two `x1, y1, x2, y2` boxes.
-fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
+pub fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
     let w = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
     let h = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
     let inter = w * h;
@@ -489,6 +489,19 @@ fn bilinear(img: &RgbImage, x: f32, y: f32) -> [u8; 3] {
     out
 }
 
+/// Side of the stored person thumbnail, in pixels.
+pub const CROP_SIZE: u32 = 250;
+
+/// The person thumbnail of the face in `bbox`: a [`CROP_SIZE`] square [`face_crop`] as JPEG.
+pub fn face_crop_jpeg(img: &RgbImage, bbox: [f32; 4]) -> Result<Vec<u8>, VisionError> {
+    let crop = face_crop(img, bbox, CROP_SIZE);
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+        .encode_image(&crop)
+        .map_err(|e| VisionError::Image(format!("face crop: {e}")))?;
+    Ok(out)
+}
+
 /// A `size`×`size` crop around the face in `bbox` (the person thumbnail): a square of
 /// 1.3× the box's long side centred on the box, moved inside the image where it would stick
 /// out (and shrunk to the image's short side when larger), then resized.
@@ -533,6 +546,15 @@ mod tests {
             assert!((got - want).abs() < 1e-3, "{m:?}");
         }
         assert!(similarity(&[[1.0, 1.0]; 3], &to[..3]).is_none());
+    }
+
+    #[test]
+    fn iou_of_boxes() {
+        let a = [0.0, 0.0, 10.0, 10.0];
+        assert!((iou(&a, &a) - 1.0).abs() < 1e-6);
+        assert_eq!(iou(&a, &[20.0, 20.0, 30.0, 30.0]), 0.0);
+        let third = iou(&a, &[5.0, 0.0, 15.0, 10.0]);
+        assert!((third - 1.0 / 3.0).abs() < 1e-6, "{third}");
     }
 
     #[test]

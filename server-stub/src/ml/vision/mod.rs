@@ -29,7 +29,7 @@ pub mod faces;
 pub mod objects;
 mod runtime;
 
-pub use faces::{DetectedFace, FaceDetectorKind, FaceModel, face_crop};
+pub use faces::{CROP_SIZE, DetectedFace, FaceDetectorKind, FaceModel, face_crop_jpeg, iou};
 pub use objects::{Label, ObjectModel};
 
 #[derive(Debug, thiserror::Error)]
