@@ -43,6 +43,28 @@ fn astronauts() -> [Vec<u8>; 3] {
     ]
 }
 
+/// A sample photo as a JPEG carrying the GPS position of central Paris (written by exiftool).
+fn in_paris(name: &str) -> Vec<u8> {
+    let img = image::load_from_memory(&sample(name)).unwrap().to_rgb8();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("p.jpg");
+    std::fs::write(&f, encode(&img, image::ImageFormat::Jpeg)).unwrap();
+    let o = std::process::Command::new("exiftool")
+        .args([
+            "-q",
+            "-overwrite_original",
+            "-GPSLatitude=48.8566",
+            "-GPSLatitudeRef=N",
+            "-GPSLongitude=2.3522",
+            "-GPSLongitudeRef=E",
+        ])
+        .arg(&f)
+        .output()
+        .expect("run exiftool");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::read(&f).unwrap()
+}
+
 fn get_json(srv: &Server, user: &User, path: &str) -> (u16, Value) {
     let r = srv.get(path).key(user).send().unwrap();
     let status = r.status().as_u16();
@@ -126,8 +148,8 @@ fn faces_become_people_labels_are_searchable_and_edits_stick() {
         srv.upload_new(&admin, "astronaut-framed.jpg", &a3),
     ];
     let yao = srv.upload_new(&admin, "yaoming.jpg", &sample("yaoming.jpg"));
-    let cat = srv.upload_new(&admin, "chelsea.png", &sample("chelsea.png"));
-    let cup = srv.upload_new(&admin, "coffee.png", &sample("coffee.png"));
+    let cat = srv.upload_new(&admin, "chelsea.jpg", &in_paris("chelsea.png"));
+    let cup = srv.upload_new(&admin, "coffee.jpg", &in_paris("coffee.png"));
     let jobs = idle(&srv, &admin);
     for q in ["faceDetection", "objectTagging", "smartSearch"] {
         assert_eq!(jobs[q]["jobCounts"]["failed"], 0, "{q}: {jobs}");
@@ -241,6 +263,18 @@ fn faces_become_people_labels_are_searchable_and_edits_stick() {
     // Smart search ranks the cat first for "cat".
     let ranked = search_ids(&srv, &admin, "/api/search/smart", json!({"query": "cat"}));
     assert_eq!(ranked.first(), Some(&cat), "{ranked:?}");
+    // …and "cat in Paris" too, with the other photo taken in Paris next.
+    let ranked = search_ids(
+        &srv,
+        &admin,
+        "/api/search/smart",
+        json!({"query": "cat in Paris"}),
+    );
+    assert_eq!(&ranked[..2], &[cat.clone(), cup.clone()], "{ranked:?}");
+    let (s, asset) = srv.asset(&admin, &cat);
+    assert_eq!(s.as_u16(), 200);
+    assert_eq!(asset["exifInfo"]["city"], "Paris", "{asset}");
+    assert_eq!(asset["smartInfo"]["objects"][0], "cat", "{asset}");
 
     // Name a person: found by name, their photos by person filter and by smart search.
     let (s, p) = put_json(

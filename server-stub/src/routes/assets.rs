@@ -370,13 +370,26 @@ async fn get_one(
         .call(move |c| {
             let granted = access::asset(c, &principal, &id)?;
             let mut json = granted.to_json();
-            // The people in it, as Immich lists them: only for the owner (faces are theirs).
+            // The people in it, as Immich lists them, and its object labels (Immich's older
+            // `smartInfo`): only for the owner (faces and labels are theirs).
             if matches!(granted.level, access::Level::Owner) {
                 json["people"] = Value::Array(crate::people::people_of_asset(
                     c,
                     &granted.asset.owner_id,
                     &id,
                 )?);
+                let mut stmt = c.prepare_cached(
+                    "SELECT label, score FROM asset_labels WHERE asset_id = ?1 \
+                     ORDER BY score DESC, label",
+                )?;
+                let labels: Vec<(String, f64)> = stmt
+                    .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?;
+                json["smartInfo"] = json!({
+                    "objects": labels.iter().map(|(l, _)| l).collect::<Vec<_>>(),
+                    "labels": labels.iter().map(|(l, s)| json!({"label": l, "score": s}))
+                        .collect::<Vec<_>>(),
+                });
             }
             Ok(json)
         })
