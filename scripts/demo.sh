@@ -161,7 +161,7 @@ PY
     read -r stored total < <(api POST /api/assets/bulk-upload-check "$checks" |
         json '"%d %d" % (sum(1 for r in d["results"] if r["action"] == "reject"), len(d["results"]))')
     local people labels
-    people="$(api GET '/api/people?withHidden=true' | json '"%d (%s)" % (len(d["people"]), ", ".join(str(p["id"])[:8] for p in d["people"]))')"
+    people="$(api GET '/api/people?withHidden=true' | json '"%d found in the photos" % len(d["people"])')"
     labels="$(api GET /api/search/explore | json '", ".join(i["value"] for f in d if f["fieldName"] == "smartInfo.objects" for i in f["items"]) or "none yet"')"
     files="$(find "$DEMO/server-data/library" -type f 2>/dev/null | wc -l)"
     bytes="$(du -sh "$DEMO/server-data/library" 2>/dev/null | cut -f1)"
