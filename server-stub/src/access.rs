@@ -190,8 +190,8 @@ pub fn link_credentials(uri: &Uri, headers: &HeaderMap) -> Option<LinkCredential
     Some(LinkCredentials { key, token })
 }
 
-/// Whether `key` could be a key this server made (base64url, bounded): anything else is a 404
-/// without touching the database.
+/// Whether `key` could be a key this server made (alphanumeric, or base64url from older
+/// versions; bounded): anything else is a 404 without touching the database.
 pub fn plausible_key(key: &str) -> bool {
     (16..=128).contains(&key.len())
         && key

@@ -480,6 +480,36 @@ fn faces_become_people_labels_are_searchable_and_edits_stick() {
 }
 
 #[test]
+fn a_known_face_in_a_group_photo_joins_its_person_and_strangers_stay_apart() {
+    let srv = ml_server("on");
+    let admin = srv.admin();
+    let yao = srv.upload_new(&admin, "yaoming.jpg", &sample("yaoming.jpg"));
+    idle(&srv, &admin);
+    let group = srv.upload_new(&admin, "players.jpg", &sample("players.jpg"));
+    idle(&srv, &admin);
+    let yao_person = person_of(&faces(&srv, &admin, &yao)[0]);
+    let in_group = faces(&srv, &admin, &group);
+    assert!(
+        in_group.len() >= 12,
+        "a team photo: {} faces",
+        in_group.len()
+    );
+    let mut persons: Vec<String> = in_group.iter().map(person_of).collect();
+    // Yao Ming is in the team photo: exactly one of its faces joins his person…
+    assert_eq!(
+        persons.iter().filter(|p| **p == yao_person).count(),
+        1,
+        "{persons:?}"
+    );
+    // …and every other player is somebody else, each their own person.
+    persons.sort();
+    persons.dedup();
+    assert_eq!(persons.len(), in_group.len(), "no two players merged");
+    assert_eq!(people(&srv, &admin).len(), in_group.len());
+    assert_eq!(asset_count(&srv, &admin, &yao_person), 2);
+}
+
+#[test]
 fn hostile_people_requests_get_clear_errors() {
     let mut srv = ml_server("on");
     let admin = srv.admin();
