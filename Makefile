@@ -6,6 +6,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 CARGO ?= cargo
+# Every debug build in `make test` is this one command. Cargo unifies features over the packages
+# a command selects, so `build -p A` and `build -p B` compile shared dependencies twice with
+# different feature sets; one workspace-wide set (the same as clippy's and nextest's) builds once.
+BUILD_ALL = $(CARGO) build --workspace --all-targets
 STAGE = @printf '\n==> make test: stage %s\n' 
 
 .PHONY: help deps models build lint test test-rust test-interop demo demo-stop bench \
@@ -33,7 +37,7 @@ models:
 	@bash scripts/models.sh
 
 build:
-	$(CARGO) build --workspace --all-targets
+	$(BUILD_ALL)
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -57,7 +61,7 @@ test:
 # make deps installs chromium and the clients, so a test that cannot find them must fail, not skip.
 test-rust: export SHOEBOX_REQUIRE_BROWSER = 1
 test-rust: models
-	$(CARGO) build -p shoebox-server -p shoebox-cli
+	$(BUILD_ALL)
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		echo "$(CARGO) nextest run --workspace"; \
 		$(CARGO) nextest run --workspace; \
@@ -67,7 +71,7 @@ test-rust: models
 	fi
 
 test-interop:
-	$(CARGO) build -p shoebox-server
+	$(BUILD_ALL)
 	@if [ -f tests/interop/run.sh ]; then \
 		echo "bash tests/interop/run.sh"; \
 		bash tests/interop/run.sh; \
@@ -98,7 +102,7 @@ TARGET_DIR = $(or $(CARGO_TARGET_DIR),target)
 BINDINGS_OUT ?= $(TARGET_DIR)/bindings
 
 bindings:
-	$(CARGO) build -p shoebox-ffi -p uniffi-bindgen
+	$(BUILD_ALL)
 	rm -rf $(BINDINGS_OUT)/kotlin $(BINDINGS_OUT)/swift
 	$(TARGET_DIR)/debug/uniffi-bindgen generate $(TARGET_DIR)/debug/libshoebox_ffi.so \
 		--language kotlin --out-dir $(BINDINGS_OUT)/kotlin --no-format

@@ -27,12 +27,10 @@ done
 coroutines="$(ls "$KOTLIN_HOME"/lib/kotlinx-coroutines-core-jvm*.jar | head -n1)"
 cp="$jna:$junit:$hamcrest:$coroutines"
 
-# Two builds with the same package sets as `make test-interop` / `make bindings`, so cargo's
-# feature unification reuses their artifacts instead of rebuilding.
-log "building shoebox-server"
-"$cargo" build -q -p shoebox-server
-log "building shoebox-ffi, uniffi-bindgen"
-"$cargo" build -q -p shoebox-ffi -p uniffi-bindgen
+# The same workspace-wide build as every other `make test` stage (see BUILD_ALL in the Makefile),
+# so after them it is a no-op instead of a rebuild with other feature sets.
+log "building the workspace (server, shoebox-ffi, uniffi-bindgen)"
+"$cargo" build -q --workspace --all-targets
 lib="$target/debug/libshoebox_ffi.so"
 
 log "generating Kotlin (JVM flavour: bindings/kotlin/jvm.toml) into $out"

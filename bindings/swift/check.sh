@@ -19,7 +19,8 @@ cargo="${CARGO:-cargo}"
 cc="$(command -v clang || command -v clang-14 || true)"
 [[ -n "$cc" ]] || { echo "test-swift: clang not found: run 'make deps'" >&2; exit 1; }
 
-"$cargo" build -q -p shoebox-ffi -p uniffi-bindgen
+# the same workspace-wide build as the other `make test` stages (BUILD_ALL in the Makefile)
+"$cargo" build -q --workspace --all-targets
 lib="$target/debug/libshoebox_ffi.so"
 rm -rf "$out" && mkdir -p "$out/gen" "$out/mod"
 "$target/debug/uniffi-bindgen" generate "$lib" --language swift --out-dir "$out/gen" --no-format

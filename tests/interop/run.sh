@@ -42,7 +42,7 @@ python_bin="$INTEROP_VENV/bin/python"
 # ---- server ----
 server_bin="${SHOEBOX_SERVER_BIN:-${CARGO_TARGET_DIR:-target}/debug/shoebox-server}"
 if [[ ! -x "$server_bin" ]]; then
-  record FAIL "interop: server binary $server_bin not found (build it first: cargo build -p shoebox-server)"
+  record FAIL "interop: server binary $server_bin not found (build it first: make build)"
   finish
 fi
 
