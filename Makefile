@@ -79,7 +79,8 @@ test-interop:
 		echo "tests/interop/run.sh is missing" >&2; exit 1; \
 	fi
 
-demo: models
+# deps first: `make demo` is a fresh machine's first command (curl, ffmpeg, heif-convert, ... for the jobs)
+demo: deps models
 	@bash scripts/demo.sh start
 
 demo-stop:
