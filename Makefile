@@ -112,7 +112,9 @@ bindings:
 	@echo "Kotlin: $(BINDINGS_OUT)/kotlin   Swift: $(BINDINGS_OUT)/swift"
 
 test-kotlin:
+	$(BUILD_ALL)
 	bash bindings/kotlin/run.sh
 
 test-swift:
+	$(BUILD_ALL)
 	bash bindings/swift/check.sh

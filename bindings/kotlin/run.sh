@@ -10,7 +10,6 @@ cd "$root"
 target="${CARGO_TARGET_DIR:-$root/target}"
 case "$target" in /*) ;; *) target="$root/$target" ;; esac
 out="$target/bindings/kotlin-jvm"
-cargo="${CARGO:-cargo}"
 
 log() { echo "test-kotlin: $*" >&2; }
 
@@ -27,11 +26,11 @@ done
 coroutines="$(ls "$KOTLIN_HOME"/lib/kotlinx-coroutines-core-jvm*.jar | head -n1)"
 cp="$jna:$junit:$hamcrest:$coroutines"
 
-# The same workspace-wide build as every other `make test` stage (see BUILD_ALL in the Makefile),
-# so after them it is a no-op instead of a rebuild with other feature sets.
-log "building the workspace (server, shoebox-ffi, uniffi-bindgen)"
-"$cargo" build -q --workspace --all-targets
+# `make test-kotlin` builds the workspace first (BUILD_ALL in the Makefile).
 lib="$target/debug/libshoebox_ffi.so"
+for f in "$lib" "$target/debug/uniffi-bindgen" "$target/debug/shoebox-server"; do
+  [[ -x "$f" || -f "$f" ]] || { log "$f not built: run 'make test-kotlin' (or 'make build' first)"; exit 1; }
+done
 
 log "generating Kotlin (JVM flavour: bindings/kotlin/jvm.toml) into $out"
 rm -rf "$out" && mkdir -p "$out"

@@ -15,13 +15,14 @@ cd "$root"
 target="${CARGO_TARGET_DIR:-$root/target}"
 case "$target" in /*) ;; *) target="$root/$target" ;; esac
 out="$target/bindings/swift-check"
-cargo="${CARGO:-cargo}"
 cc="$(command -v clang || command -v clang-14 || true)"
 [[ -n "$cc" ]] || { echo "test-swift: clang not found: run 'make deps'" >&2; exit 1; }
 
-# the same workspace-wide build as the other `make test` stages (BUILD_ALL in the Makefile)
-"$cargo" build -q --workspace --all-targets
+# `make test-swift` builds the workspace first (BUILD_ALL in the Makefile).
 lib="$target/debug/libshoebox_ffi.so"
+for f in "$lib" "$target/debug/uniffi-bindgen"; do
+  [[ -f "$f" ]] || { echo "test-swift: $f not built: run 'make test-swift' (or 'make build' first)" >&2; exit 1; }
+done
 rm -rf "$out" && mkdir -p "$out/gen" "$out/mod"
 "$target/debug/uniffi-bindgen" generate "$lib" --language swift --out-dir "$out/gen" --no-format
 
