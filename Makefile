@@ -114,6 +114,7 @@ bindings:
 test-kotlin:
 	$(BUILD_ALL)
 	bash bindings/kotlin/run.sh
+	bash android/jvm-test/run.sh
 
 test-swift:
 	$(BUILD_ALL)
