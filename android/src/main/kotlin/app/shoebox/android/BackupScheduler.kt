@@ -1,7 +1,9 @@
 package app.shoebox.android
 
+import android.app.job.JobScheduler
 import android.content.Context
 import androidx.work.BackoffPolicy
+import androidx.work.Configuration
 import androidx.work.Constraints
 import androidx.work.ExistingPeriodicWorkPolicy
 import androidx.work.ExistingWorkPolicy
@@ -11,52 +13,118 @@ import androidx.work.OutOfQuotaPolicy
 import androidx.work.PeriodicWorkRequestBuilder
 import androidx.work.WorkManager
 import androidx.work.workDataOf
+import app.shoebox.android.decisions.AppEvent
+import app.shoebox.android.decisions.BackupPlanner
+import app.shoebox.android.decisions.BackupPrefs
+import app.shoebox.android.decisions.JobIds
+import app.shoebox.android.decisions.NetworkRequirement
+import app.shoebox.android.decisions.PeriodicPolicy
+import app.shoebox.android.decisions.PeriodicPlan
+import app.shoebox.android.decisions.Rescheduler
+import app.shoebox.android.decisions.ScheduleAction
+import app.shoebox.android.decisions.Trigger
+import app.shoebox.android.decisions.UniquePolicy
+import app.shoebox.android.decisions.WorkPlan
 import app.shoebox.core.Settings
 import java.util.concurrent.TimeUnit
 
 /**
- * Schedules backup passes with WorkManager. Constraints mirror the user's settings, so the
- * system does not even wake the app on cellular when "Wi-Fi only" is on:
- *   Wi-Fi only → NetworkType.UNMETERED, else CONNECTED; charging only → requiresCharging.
- * Call [reschedule] after changing settings (the core's `setSettings`).
+ * Turns the plans of [BackupPlanner] and [Rescheduler] (plain Kotlin, tested on the JVM) into
+ * WorkManager requests and the JobScheduler content trigger. Entry points for the app:
+ * - [backUpNow]: the "Back up now" button (expedited, foreground, replaces a queued pass);
+ * - [onAppStart]: from `Application.onCreate` (re-registers a lost content trigger);
+ * - [settingsChanged]: after `setSettings` (updates the constraints of the periodic pass);
+ * - [loggedOut]: cancels everything.
+ * [BootReceiver] calls [onEvent] after a reboot or an app update.
  */
 object BackupScheduler {
-    private const val PERIODIC = "shoebox-backup-periodic"
-    private const val NOW = "shoebox-backup-now"
-
-    fun constraints(s: Settings): Constraints = Constraints.Builder()
-        .setRequiredNetworkType(if (s.wifiOnly) NetworkType.UNMETERED else NetworkType.CONNECTED)
-        .setRequiresCharging(s.chargingOnly)
-        .setRequiresBatteryNotLow(true)
-        .build()
-
-    /** A pass every few hours (and whenever constraints allow after a retry). */
-    fun reschedule(context: Context, settings: Settings) {
-        val request = PeriodicWorkRequestBuilder<BackupWorker>(6, TimeUnit.HOURS)
-            .setConstraints(constraints(settings))
-            .setBackoffCriteria(BackoffPolicy.EXPONENTIAL, 5, TimeUnit.MINUTES)
-            .build()
-        WorkManager.getInstance(context)
-            .enqueueUniquePeriodicWork(PERIODIC, ExistingPeriodicWorkPolicy.UPDATE, request)
-        NewMediaJobService.schedule(context)
-    }
 
     /**
-     * A pass now: after new photos (from [NewMediaJobService]) or when the user taps "Back up
-     * now" (foreground = true shows the progress notification and allows a longer budget).
+     * The WorkManager configuration the app's `Application` must return from
+     * `Configuration.Provider` (the library's manifest removes WorkManager's default
+     * initializer): it keeps WorkManager's JobScheduler ids in
+     * [JobIds.WORK_MANAGER_MIN]..[JobIds.WORK_MANAGER_MAX], so the content trigger's fixed id
+     * [JobIds.CONTENT_TRIGGER] never collides with one of WorkManager's jobs.
      */
-    fun runNow(context: Context, settings: Settings, foreground: Boolean) {
+    fun workManagerConfiguration(): Configuration = Configuration.Builder()
+        .setJobSchedulerJobIdRange(JobIds.WORK_MANAGER_MIN, JobIds.WORK_MANAGER_MAX)
+        .build()
+
+    fun backUpNow(context: Context, settings: Settings) = runNow(context, settings.toPrefs(), Trigger.USER)
+
+    fun onAppStart(context: Context) = onEvent(context, AppEvent.APP_START)
+
+    fun settingsChanged(context: Context) = onEvent(context, AppEvent.SETTINGS_CHANGED)
+
+    fun loggedOut(context: Context) = onEvent(context, AppEvent.LOGGED_OUT)
+
+    /** Carries out what [Rescheduler] decides for [event]. */
+    fun onEvent(context: Context, event: AppEvent) {
+        val app = context.applicationContext
+        val prefs = if (event == AppEvent.LOGGED_OUT) null else ShoeboxHolder.get(app)?.settings()?.toPrefs()
+        val js = app.getSystemService(JobScheduler::class.java)
+        val contentJobPending = js.getPendingJob(JobIds.CONTENT_TRIGGER) != null
+        for (action in Rescheduler.actions(event, loggedIn = prefs != null, contentJobPending = contentJobPending)) {
+            when (action) {
+                ScheduleAction.RegisterContentTrigger -> NewMediaJobService.schedule(app)
+                is ScheduleAction.EnsurePeriodic -> prefs?.let { periodic(app, BackupPlanner.periodic(it, action.policy == PeriodicPolicy.UPDATE)) }
+                is ScheduleAction.EnqueueOneTime -> prefs?.let { runNow(app, it, action.trigger) }
+                ScheduleAction.CancelAll -> {
+                    val wm = WorkManager.getInstance(app)
+                    wm.cancelUniqueWork(BackupPlanner.NOW)
+                    wm.cancelUniqueWork(BackupPlanner.PERIODIC)
+                    js.cancel(JobIds.CONTENT_TRIGGER)
+                }
+            }
+        }
+    }
+
+    /** A one-time pass for [trigger], as [BackupPlanner.oneTime] plans it. */
+    fun runNow(context: Context, prefs: BackupPrefs, trigger: Trigger) {
+        val plan = BackupPlanner.oneTime(trigger, prefs)
         val request = OneTimeWorkRequestBuilder<BackupWorker>()
-            .setConstraints(constraints(settings))
-            .setInputData(
-                workDataOf(
-                    BackupWorker.KEY_FOREGROUND to foreground,
-                    BackupWorker.KEY_BUDGET_SECONDS to if (foreground) 60L * 60 else BackupWorker.DEFAULT_BUDGET_SECONDS,
-                ),
-            )
-            .apply { if (foreground) setExpedited(OutOfQuotaPolicy.RUN_AS_NON_EXPEDITED_WORK_REQUEST) }
-            .setBackoffCriteria(BackoffPolicy.EXPONENTIAL, 1, TimeUnit.MINUTES)
+            .setConstraints(constraints(plan))
+            .setInputData(workDataOf(BackupWorker.KEY_TRIGGER to trigger.name))
+            .setBackoffCriteria(BackoffPolicy.EXPONENTIAL, plan.backoffSeconds, TimeUnit.SECONDS)
+            .apply { if (plan.expedited) setExpedited(OutOfQuotaPolicy.RUN_AS_NON_EXPEDITED_WORK_REQUEST) }
             .build()
-        WorkManager.getInstance(context).enqueueUniqueWork(NOW, ExistingWorkPolicy.KEEP, request)
+        WorkManager.getInstance(context).enqueueUniqueWork(plan.uniqueName, plan.policy.toWork(), request)
+    }
+
+    private fun periodic(context: Context, plan: PeriodicPlan) {
+        val constraints = Constraints.Builder()
+            .setRequiredNetworkType(plan.network.toWork())
+            .setRequiresCharging(plan.requiresCharging)
+            .setRequiresBatteryNotLow(plan.requiresBatteryNotLow)
+            .build()
+        val request = PeriodicWorkRequestBuilder<BackupWorker>(plan.intervalHours, TimeUnit.HOURS)
+            .setConstraints(constraints)
+            .setInputData(workDataOf(BackupWorker.KEY_TRIGGER to Trigger.PERIODIC.name))
+            .setBackoffCriteria(BackoffPolicy.EXPONENTIAL, 5, TimeUnit.MINUTES)
+            .build()
+        val policy = when (plan.policy) {
+            PeriodicPolicy.KEEP -> ExistingPeriodicWorkPolicy.KEEP
+            PeriodicPolicy.UPDATE -> ExistingPeriodicWorkPolicy.UPDATE
+        }
+        WorkManager.getInstance(context).enqueueUniquePeriodicWork(plan.uniqueName, policy, request)
+    }
+
+    /** Only the constraints the plan asks for: an expedited plan never has battery/charging/idle ones. */
+    private fun constraints(plan: WorkPlan): Constraints = Constraints.Builder()
+        .setRequiredNetworkType(plan.network.toWork())
+        .setRequiresCharging(plan.requiresCharging)
+        .setRequiresBatteryNotLow(plan.requiresBatteryNotLow)
+        .setRequiresDeviceIdle(plan.requiresDeviceIdle)
+        .build()
+
+    private fun NetworkRequirement.toWork() = when (this) {
+        NetworkRequirement.CONNECTED -> NetworkType.CONNECTED
+        NetworkRequirement.UNMETERED -> NetworkType.UNMETERED
+    }
+
+    private fun UniquePolicy.toWork() = when (this) {
+        UniquePolicy.KEEP -> ExistingWorkPolicy.KEEP
+        UniquePolicy.REPLACE -> ExistingWorkPolicy.REPLACE
+        UniquePolicy.APPEND_OR_REPLACE -> ExistingWorkPolicy.APPEND_OR_REPLACE
     }
 }

@@ -1,100 +1,149 @@
 package app.shoebox.android
 
+import android.Manifest
 import android.app.Notification
 import android.app.NotificationChannel
 import android.app.NotificationManager
 import android.content.Context
+import android.content.pm.PackageManager
 import android.content.pm.ServiceInfo
 import android.os.Build
 import androidx.core.app.NotificationCompat
 import androidx.work.CoroutineWorker
+import androidx.work.Data
 import androidx.work.ForegroundInfo
 import androidx.work.WorkerParameters
 import androidx.work.workDataOf
+import app.shoebox.android.decisions.BackupPlanner
+import app.shoebox.android.decisions.ForegroundPolicy
+import app.shoebox.android.decisions.NotificationContent
+import app.shoebox.android.decisions.NotificationText
+import app.shoebox.android.decisions.NotificationThrottle
+import app.shoebox.android.decisions.Pending
+import app.shoebox.android.decisions.Trigger
+import app.shoebox.android.decisions.WorkerResults
+import app.shoebox.android.decisions.WorkerVerdict
 import app.shoebox.core.FileFailure
 import app.shoebox.core.Phase
 import app.shoebox.core.Progress
 import app.shoebox.core.ProgressObserver
+import app.shoebox.core.RunReport
+import app.shoebox.core.Shoebox
 import app.shoebox.core.ShoeboxException
-import app.shoebox.core.StopReason
 import kotlinx.coroutines.CancellationException
 
 /**
  * One bounded backup pass: `runFor(budget)` does as much as fits and leaves the queue consistent.
- * WorkManager's constraints (see [BackupScheduler]) start it only on an unmetered network when
- * "Wi-Fi only" is on and only while charging when "charging only" is on; the core enforces the
- * same rules itself from the pushed state, so a network change mid-run pauses at a chunk boundary.
- *
- * Long passes run in the foreground with a progress notification (WorkManager stops plain
- * workers after ~10 minutes). When WorkManager stops the worker, the coroutine is cancelled and
- * the binding cancels the Rust run (the upload resumes from the server's offset next time).
+ * Every decision is in `app.shoebox.android.decisions` (tested on the JVM); this class only
+ * talks to WorkManager and the NotificationManager:
+ * - network and power are pushed into the core BEFORE the run (the core treats unknown state
+ *   as "not allowed");
+ * - only a user-started pass ([Trigger.USER]) becomes a foreground service
+ *   ([ForegroundPolicy]): once, at the start, with type `dataSync`. Its progress updates go
+ *   through `NotificationManager.notify` on the same notification id. Background passes never
+ *   call `setForeground` and keep to the 9-minute budget;
+ * - the Result comes from [WorkerResults].
+ * When WorkManager stops the worker the coroutine is cancelled, which cancels the Rust run (the
+ * upload resumes from the server's offset next time).
  */
 class BackupWorker(context: Context, params: WorkerParameters) : CoroutineWorker(context, params) {
+    private val trigger = Trigger.parse(inputData.getString(KEY_TRIGGER))
+    private val foregroundPlan = ForegroundPolicy.plan(trigger, Build.VERSION.SDK_INT)
 
     override suspend fun doWork(): Result {
-        val shoebox = ShoeboxHolder.get(applicationContext) ?: return Result.failure()
+        val shoebox = ShoeboxHolder.get(applicationContext)
+            ?: return Result.failure(workDataOf("error" to "Not logged in.", "hint" to "Log in to a Shoebox server."))
         val monitor = PlatformStateMonitor(applicationContext, shoebox)
-        val notifier = ProgressNotifier()
-        ShoeboxHolder.progress.add(notifier)
-        monitor.start()
+        monitor.start() // pushes network and power synchronously, before runFor
+        val promoted = foregroundPlan.foreground && promote()
+        val notifier = if (promoted) ProgressNotifier(shoebox).also { ShoeboxHolder.progress.add(it) } else null
         return try {
-            if (inputData.getBoolean(KEY_FOREGROUND, false)) setForeground(foregroundInfo(null))
-            val budget = inputData.getLong(KEY_BUDGET_SECONDS, DEFAULT_BUDGET_SECONDS)
-            val report = shoebox.runFor(budget.toULong())
-            val out = workDataOf(
-                "uploaded" to report.uploaded.toLong(),
-                "failed" to report.failed.toLong(),
-                "remaining" to report.remaining.toLong(),
-            )
-            when (report.stopped) {
-                null -> Result.success(out)
-                // More to do: WorkManager runs us again (with backoff) when constraints hold.
-                StopReason.Deadline -> Result.retry()
-                is StopReason.Paused -> Result.retry()
-                StopReason.Cancelled -> Result.success(out)
-            }
+            val plan = BackupPlanner.oneTime(trigger, shoebox.settings().toPrefs())
+            val report = shoebox.runFor(BackupPlanner.budgetSeconds(plan, promoted).toULong())
+            toResult(WorkerResults.forReport(report.toSummary()), summaryData(report))
         } catch (e: CancellationException) {
             throw e
-        } catch (e: ShoeboxException.ServerUnreachable) {
-            Result.retry()
-        } catch (e: ShoeboxException.Server) {
-            Result.retry()
         } catch (e: ShoeboxException) {
-            // Auth, quota, config: retrying does not help; the app shows the reason and the hint.
-            val (reason, hint) = explain(e)
-            Result.failure(workDataOf("error" to reason, "hint" to hint))
+            val f = e.facts()
+            toResult(WorkerResults.forError(f.kind, f.message, f.hint, f.status, runAttemptCount), Data.EMPTY)
         } finally {
+            notifier?.close()
             monitor.stop()
-            ShoeboxHolder.progress.remove(notifier)
         }
     }
 
+    /** Becomes a foreground service once. False when Android refuses (e.g. started from the background). */
+    private suspend fun promote(): Boolean = try {
+        setForeground(foregroundInfo(null))
+        true
+    } catch (e: IllegalStateException) { // ForegroundServiceStartNotAllowedException (Android 12+)
+        false
+    }
+
+    /** WorkManager asks for this to run expedited work as a foreground service before Android 12. */
     override suspend fun getForegroundInfo(): ForegroundInfo = foregroundInfo(null)
 
-    private inner class ProgressNotifier : ProgressObserver {
-        @Volatile private var lastPost = 0L
+    private fun toResult(v: WorkerVerdict, data: Data): Result = when (v) {
+        WorkerVerdict.Success -> Result.success(data)
+        WorkerVerdict.Retry -> Result.retry()
+        is WorkerVerdict.Failure -> Result.failure(workDataOf("error" to v.message, "hint" to v.hint))
+    }
+
+    private fun summaryData(r: RunReport) = workDataOf(
+        "uploaded" to r.uploaded.toLong(),
+        "failed" to r.failed.toLong(),
+        "remaining" to r.remaining.toLong(),
+    )
+
+    /** Progress of a user-started pass, posted over the foreground notification (same id). */
+    private inner class ProgressNotifier(private val shoebox: Shoebox) : ProgressObserver {
+        private val throttle = NotificationThrottle(1_000)
+        @Volatile private var closed = false
+        @Volatile private var pending: List<Pending> = emptyList()
+        @Volatile private var pendingAt = 0L
+
         override fun onProgress(progress: Progress) {
+            if (closed) return
             val now = System.currentTimeMillis()
-            if (now - lastPost < 1000 && progress.phase !is Phase.Paused) return
-            lastPost = now
-            // Updating the foreground notification is allowed from any thread.
-            setForegroundAsync(foregroundInfo(progress))
+            val key = (progress.phase as? Phase.Paused)?.let { "paused:${it.reason}" } ?: progress.phase.javaClass.simpleName
+            if (!throttle.shouldPost(now, key)) return
+            if (now - pendingAt > 5_000) { // the pending list is a database read: every 5 s at most
+                pendingAt = now
+                pending = runCatching { shoebox.pending().map { it.toPending() } }.getOrDefault(pending)
+            }
+            post(NotificationText.content(progress.toView(), pending, now))
         }
+
         override fun onFileFailed(failure: FileFailure) {}
-    }
 
-    private fun foregroundInfo(p: Progress?): ForegroundInfo {
-        val id = NOTIFICATION_ID
-        val n = notification(p)
-        return if (Build.VERSION.SDK_INT >= 29) {
-            ForegroundInfo(id, n, ServiceInfo.FOREGROUND_SERVICE_TYPE_DATA_SYNC)
-        } else {
-            ForegroundInfo(id, n)
+        fun close() {
+            closed = true
+            ShoeboxHolder.progress.remove(this)
+        }
+
+        private fun post(content: NotificationContent) {
+            if (closed || !canNotify()) return
+            runCatching { notificationManager().notify(NOTIFICATION_ID, notification(content)) }
         }
     }
 
-    private fun notification(p: Progress?): Notification {
-        val nm = applicationContext.getSystemService(NotificationManager::class.java)
+    private fun canNotify() = Build.VERSION.SDK_INT < 33 ||
+        applicationContext.checkSelfPermission(Manifest.permission.POST_NOTIFICATIONS) == PackageManager.PERMISSION_GRANTED
+
+    private fun notificationManager(): NotificationManager =
+        applicationContext.getSystemService(NotificationManager::class.java)
+
+    private fun foregroundInfo(content: NotificationContent?): ForegroundInfo {
+        val n = notification(content ?: NotificationText.content(null, emptyList(), System.currentTimeMillis()))
+        return if (foregroundPlan.dataSyncType && Build.VERSION.SDK_INT >= 29) {
+            ForegroundInfo(NOTIFICATION_ID, n, ServiceInfo.FOREGROUND_SERVICE_TYPE_DATA_SYNC)
+        } else {
+            ForegroundInfo(NOTIFICATION_ID, n)
+        }
+    }
+
+    private fun notification(c: NotificationContent): Notification {
+        val nm = notificationManager()
         if (Build.VERSION.SDK_INT >= 26 && nm.getNotificationChannel(CHANNEL) == null) {
             nm.createNotificationChannel(NotificationChannel(CHANNEL, "Photo backup", NotificationManager.IMPORTANCE_LOW))
         }
@@ -103,42 +152,19 @@ class BackupWorker(context: Context, params: WorkerParameters) : CoroutineWorker
             .setOngoing(true)
             .setOnlyAlertOnce(true)
             .setCategory(NotificationCompat.CATEGORY_PROGRESS)
-            .setContentTitle("Backing up photos")
-        when {
-            p == null -> b.setProgress(0, 0, true)
-            p.pauseMessage != null -> b.setContentText(p.pauseMessage).setProgress(0, 0, false)
-            else -> {
-                val done = p.filesUploaded + p.filesDuplicate + p.filesFailed
-                val pct = if (p.bytesTotal > 0uL) (p.bytesDone.toDouble() * 100 / p.bytesTotal.toDouble()).toInt() else 0
-                val eta = p.etaSeconds?.let { " · ${it.toLong() / 60} min left" } ?: ""
-                b.setContentText("$done of ${p.filesTotal}$eta").setProgress(100, pct, p.bytesTotal == 0uL)
-            }
+            .setContentTitle(c.title)
+            .setContentText(c.text)
+            .setProgress(100, c.percent ?: 0, c.percent == null)
+        if (c.lines.isNotEmpty()) {
+            val style = NotificationCompat.InboxStyle().setSummaryText(c.text)
+            c.lines.forEach { style.addLine(it) }
+            b.setStyle(style)
         }
         return b.build()
     }
 
-    /** The sentence and the advice to show for an error (every variant carries both). */
-    private fun explain(e: ShoeboxException): Pair<String, String> = when (e) {
-        is ShoeboxException.Auth -> e.reason to e.hint
-        is ShoeboxException.ServerUnreachable -> e.reason to e.hint
-        is ShoeboxException.QuotaExceeded -> e.reason to e.hint
-        is ShoeboxException.Server -> e.reason to e.hint
-        is ShoeboxException.FileVanished -> e.reason to e.hint
-        is ShoeboxException.FileUnreadable -> e.reason to e.hint
-        is ShoeboxException.FileChanged -> e.reason to e.hint
-        is ShoeboxException.Library -> e.reason to e.hint
-        is ShoeboxException.Database -> e.reason to e.hint
-        is ShoeboxException.StateDir -> e.reason to e.hint
-        is ShoeboxException.Config -> e.reason to e.hint
-        is ShoeboxException.Cancelled -> e.reason to e.hint
-        is ShoeboxException.Internal -> e.reason to e.hint
-    }
-
     companion object {
-        const val KEY_BUDGET_SECONDS = "budget_seconds"
-        const val KEY_FOREGROUND = "foreground"
-        /** Below WorkManager's 10-minute limit for a non-foreground worker. */
-        const val DEFAULT_BUDGET_SECONDS = 9L * 60
+        const val KEY_TRIGGER = "trigger"
         private const val CHANNEL = "shoebox-backup"
         private const val NOTIFICATION_ID = 0x5b0b
     }

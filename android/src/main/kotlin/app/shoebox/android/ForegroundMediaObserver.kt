@@ -6,18 +6,23 @@ import android.net.Uri
 import android.os.Handler
 import android.os.Looper
 import android.provider.MediaStore
+import app.shoebox.android.decisions.Trigger
 
 /**
  * While the app is open, a ContentObserver notices new media at once (the JobScheduler trigger
- * covers the app not running). Debounced: a burst of photos causes one backup pass.
+ * covers the app not running). Each change tells the core (`libraryChanged()`: a running backup
+ * rescans and takes the new photos in); a burst of changes enqueues one pass (debounced, KEEP).
  */
 class ForegroundMediaObserver(private val context: Context) {
     private val handler = Handler(Looper.getMainLooper())
     private val kick = Runnable {
-        ShoeboxHolder.get(context)?.let { BackupScheduler.runNow(context, it.settings(), foreground = false) }
+        Thread {
+            ShoeboxHolder.get(context)?.let { BackupScheduler.runNow(context, it.settings().toPrefs(), Trigger.NEW_MEDIA) }
+        }.start()
     }
     private val observer = object : ContentObserver(handler) {
         override fun onChange(selfChange: Boolean, uri: Uri?) {
+            ShoeboxHolder.peek()?.libraryChanged()
             handler.removeCallbacks(kick)
             handler.postDelayed(kick, 5_000)
         }

@@ -7,30 +7,40 @@ import android.app.job.JobService
 import android.content.ComponentName
 import android.content.Context
 import android.provider.MediaStore
+import app.shoebox.android.decisions.AppEvent
+import app.shoebox.android.decisions.JobIds
 
 /**
  * Wakes the app when MediaStore gets new photos or videos (a JobScheduler content-URI trigger:
- * works while the app is not running, unlike a ContentObserver) and enqueues a backup pass.
- * Content-URI jobs fire once, so the job schedules itself again each time.
+ * works while the app is not running, unlike a ContentObserver). It tells a running backup in
+ * this process (`libraryChanged()`), and [BackupScheduler] enqueues a pass (KEEP: a queued or
+ * running pass is not restarted) and registers the trigger again (content jobs fire once).
+ *
+ * Content-trigger jobs cannot be persisted, so they are lost at reboot and app update:
+ * [BootReceiver] and [BackupScheduler.onAppStart] register the job again. Its id is the fixed
+ * [JobIds.CONTENT_TRIGGER], outside the JobScheduler id range WorkManager is configured with
+ * ([BackupScheduler.workManagerConfiguration]).
  */
 class NewMediaJobService : JobService() {
     override fun onStartJob(params: JobParameters): Boolean {
-        val shoebox = ShoeboxHolder.get(applicationContext)
-        if (shoebox != null) {
-            BackupScheduler.runNow(applicationContext, shoebox.settings(), foreground = false)
-        }
-        schedule(applicationContext) // observe the next change
-        return false
+        val app = applicationContext
+        Thread {
+            try {
+                ShoeboxHolder.get(app)?.libraryChanged()
+                BackupScheduler.onEvent(app, AppEvent.CONTENT_JOB_FIRED)
+            } finally {
+                jobFinished(params, false)
+            }
+        }.start()
+        return true // finished on the thread (opening the state database is disk I/O)
     }
 
     override fun onStopJob(params: JobParameters): Boolean = false
 
     companion object {
-        private const val JOB_ID = 0x5b0c
-
         fun schedule(context: Context) {
             val js = context.getSystemService(JobScheduler::class.java)
-            val job = JobInfo.Builder(JOB_ID, ComponentName(context, NewMediaJobService::class.java))
+            val job = JobInfo.Builder(JobIds.CONTENT_TRIGGER, ComponentName(context, NewMediaJobService::class.java))
                 .addTriggerContentUri(
                     JobInfo.TriggerContentUri(
                         MediaStore.Images.Media.EXTERNAL_CONTENT_URI,

@@ -10,20 +10,19 @@ import android.net.NetworkCapabilities
 import android.os.BatteryManager
 import android.os.PowerManager
 import androidx.core.content.ContextCompat
-import app.shoebox.core.NetworkKind
-import app.shoebox.core.NetworkState
-import app.shoebox.core.PowerState
+import app.shoebox.android.decisions.NetworkCaps
+import app.shoebox.android.decisions.NetworkDecisions
+import app.shoebox.android.decisions.PowerDecisions
 import app.shoebox.core.Shoebox
 
 /**
  * Pushes the device's network and power state into the core, which pauses a "Wi-Fi only" or
  * "charging only" backup at the next chunk boundary and resumes it when the condition holds again.
+ * The core treats state it was never told as "not allowed" (`PauseReason.STATE_UNKNOWN`), so
+ * [start] pushes both synchronously before it returns; start it before any run.
  *
- * Network: the default network's capabilities (`TRANSPORT_WIFI`/`CELLULAR`/`ETHERNET`, and
- * `NOT_METERED` — a metered Wi-Fi hotspot counts as metered). Power: the sticky battery broadcast
- * (plugged or not) and `PowerManager.isPowerSaveMode`.
- *
- * Start it while a backup may run (the worker does) and stop it afterwards.
+ * The mapping (VALIDATED required, cellular = metered cellular, VPNs by their underlying
+ * transport, ...) is `NetworkDecisions` / `PowerDecisions`; this class only reads the platform.
  */
 class PlatformStateMonitor(context: Context, private val shoebox: Shoebox) {
     private val app = context.applicationContext
@@ -32,8 +31,10 @@ class PlatformStateMonitor(context: Context, private val shoebox: Shoebox) {
     private var started = false
 
     private val networkCallback = object : ConnectivityManager.NetworkCallback() {
-        override fun onCapabilitiesChanged(network: Network, caps: NetworkCapabilities) = push(caps)
-        override fun onLost(network: Network) = pushNetwork()
+        override fun onCapabilitiesChanged(network: Network, caps: NetworkCapabilities) =
+            shoebox.setNetwork(NetworkDecisions.stateOf(capsOf(caps)).toCore())
+
+        override fun onLost(network: Network) = shoebox.setNetwork(NetworkDecisions.NONE.toCore())
     }
 
     private val powerReceiver = object : BroadcastReceiver() {
@@ -64,35 +65,29 @@ class PlatformStateMonitor(context: Context, private val shoebox: Shoebox) {
     /** Reads the current default network and pushes it. */
     fun pushNetwork() {
         val caps = connectivity.activeNetwork?.let { connectivity.getNetworkCapabilities(it) }
-        if (caps == null) {
-            shoebox.setNetwork(NetworkState(NetworkKind.NONE, metered = false))
-        } else {
-            push(caps)
-        }
-    }
-
-    private fun push(caps: NetworkCapabilities) {
-        shoebox.setNetwork(networkStateOf(caps))
+        shoebox.setNetwork(NetworkDecisions.stateOf(caps?.let(::capsOf)).toCore())
     }
 
     /** Reads charging (sticky ACTION_BATTERY_CHANGED) and battery saver, and pushes them. */
     fun pushPower() {
         val battery = app.registerReceiver(null, IntentFilter(Intent.ACTION_BATTERY_CHANGED))
-        val plugged = (battery?.getIntExtra(BatteryManager.EXTRA_PLUGGED, 0) ?: 0) != 0
-        shoebox.setPower(PowerState(charging = plugged, lowPower = power.isPowerSaveMode))
+        val state = PowerDecisions.stateOf(
+            plugged = battery?.getIntExtra(BatteryManager.EXTRA_PLUGGED, 0) ?: 0,
+            status = battery?.getIntExtra(BatteryManager.EXTRA_STATUS, 0) ?: 0,
+            powerSave = power.isPowerSaveMode,
+            batteryIntentMissing = battery == null,
+        )
+        shoebox.setPower(state.toCore())
     }
 
     companion object {
-        fun networkStateOf(caps: NetworkCapabilities): NetworkState {
-            val validated = caps.hasCapability(NetworkCapabilities.NET_CAPABILITY_INTERNET)
-            val kind = when {
-                !validated -> NetworkKind.NONE
-                caps.hasTransport(NetworkCapabilities.TRANSPORT_WIFI) -> NetworkKind.WIFI
-                caps.hasTransport(NetworkCapabilities.TRANSPORT_CELLULAR) -> NetworkKind.CELLULAR
-                else -> NetworkKind.OTHER // ethernet, VPN over something unmetered, USB tethering
-            }
-            val metered = !caps.hasCapability(NetworkCapabilities.NET_CAPABILITY_NOT_METERED)
-            return NetworkState(kind, metered)
-        }
+        fun capsOf(c: NetworkCapabilities) = NetworkCaps(
+            wifi = c.hasTransport(NetworkCapabilities.TRANSPORT_WIFI),
+            cellular = c.hasTransport(NetworkCapabilities.TRANSPORT_CELLULAR),
+            notMetered = c.hasCapability(NetworkCapabilities.NET_CAPABILITY_NOT_METERED),
+            validated = c.hasCapability(NetworkCapabilities.NET_CAPABILITY_VALIDATED),
+            ethernet = c.hasTransport(NetworkCapabilities.TRANSPORT_ETHERNET),
+            vpn = c.hasTransport(NetworkCapabilities.TRANSPORT_VPN),
+        )
     }
 }
