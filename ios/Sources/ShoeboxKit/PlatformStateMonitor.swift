@@ -4,15 +4,20 @@ import ShoeboxCore
 import UIKit
 
 /// Pushes network and power state into the core, which pauses a "Wi-Fi only" or "charging only"
-/// backup at the next chunk boundary and resumes it when the condition holds again.
+/// backup at the next chunk boundary and resumes it when the condition holds again. The core
+/// treats state it was never told as "not allowed" (`.stateUnknown`), so every run first awaits
+/// [waitUntilReported()].
 ///
-/// Network: `NWPathMonitor` — Wi-Fi/wired/cellular interface, and `isExpensive` (cellular or a
-/// personal hotspot) or `isConstrained` (Low Data Mode) count as metered.
-/// Power: `UIDevice` battery state (charging/full) and `ProcessInfo.isLowPowerModeEnabled`.
+/// The mappings are `NetworkDecisions` / `PowerDecisions`; this class only reads the platform:
+/// `NWPathMonitor` (Wi-Fi/cellular/wired interfaces, `isExpensive`, `isConstrained`), the
+/// `UIDevice` battery state and `ProcessInfo.isLowPowerModeEnabled`.
 public final class PlatformStateMonitor: @unchecked Sendable {
     private let shoebox: Shoebox
     private let monitor = NWPathMonitor()
     private let queue = DispatchQueue(label: "app.shoebox.platform-state")
+    private let lock = NSLock()
+    private var gate = StateGate()
+    private var started = false
     private var observers: [NSObjectProtocol] = []
 
     public init(shoebox: Shoebox) {
@@ -20,8 +25,17 @@ public final class PlatformStateMonitor: @unchecked Sendable {
     }
 
     public func start() {
+        lock.lock()
+        let already = started
+        started = true
+        lock.unlock()
+        if already { return }
         monitor.pathUpdateHandler = { [weak self] path in
-            self?.shoebox.setNetwork(network: Self.networkState(path))
+            guard let self else { return }
+            self.shoebox.setNetwork(network: Self.core(NetworkDecisions.state(Self.facts(path))))
+            self.lock.lock()
+            self.gate.reportedNetwork()
+            self.lock.unlock()
         }
         monitor.start(queue: queue)
         DispatchQueue.main.async {
@@ -40,23 +54,57 @@ public final class PlatformStateMonitor: @unchecked Sendable {
         observers.removeAll()
     }
 
-    static func networkState(_ path: NWPath) -> NetworkState {
-        guard path.status == .satisfied else { return NetworkState(kind: .none, metered: false) }
-        let kind: NetworkKind
-        if path.usesInterfaceType(.wifi) {
-            kind = .wifi
-        } else if path.usesInterfaceType(.cellular) {
-            kind = .cellular
-        } else {
-            kind = .other // wired ethernet, loopback, other
+    /// Returns once network and power were pushed at least once (or after `StateGate.timeout`;
+    /// the core then pauses with `.stateUnknown` rather than guessing).
+    public func waitUntilReported() async {
+        start()
+        let deadline = Date().addingTimeInterval(StateGate.timeout)
+        while !isReady(), Date() < deadline {
+            try? await Task.sleep(nanoseconds: 50_000_000)
         }
-        return NetworkState(kind: kind, metered: path.isExpensive || path.isConstrained)
+    }
+
+    private func isReady() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return gate.ready
+    }
+
+    static func facts(_ path: NWPath) -> PathFacts {
+        PathFacts(
+            satisfied: path.status == .satisfied,
+            wifi: path.usesInterfaceType(.wifi),
+            cellular: path.usesInterfaceType(.cellular),
+            wired: path.usesInterfaceType(.wiredEthernet),
+            expensive: path.isExpensive,
+            constrained: path.isConstrained
+        )
+    }
+
+    static func core(_ n: CoreNetwork) -> NetworkState {
+        let kind: NetworkKind
+        switch n.kind {
+        case .wifi: kind = .wifi
+        case .cellular: kind = .cellular
+        case .other: kind = .other
+        case .none: kind = .none
+        }
+        return NetworkState(kind: kind, metered: n.metered)
     }
 
     /// Call on the main thread (UIDevice).
     func pushPower() {
-        let state = UIDevice.current.batteryState
-        let charging = state == .charging || state == .full
-        shoebox.setPower(power: PowerState(charging: charging, lowPower: ProcessInfo.processInfo.isLowPowerModeEnabled))
+        let battery: BatteryFacts
+        switch UIDevice.current.batteryState {
+        case .charging: battery = .charging
+        case .full: battery = .full
+        case .unplugged: battery = .unplugged
+        default: battery = .unknown
+        }
+        let p = PowerDecisions.state(battery: battery, lowPowerMode: ProcessInfo.processInfo.isLowPowerModeEnabled)
+        shoebox.setPower(power: PowerState(charging: p.charging, lowPower: p.lowPower))
+        lock.lock()
+        gate.reportedPower()
+        lock.unlock()
     }
 }
