@@ -29,6 +29,9 @@ pub enum CoreError {
     Config(String),
     #[error("cancelled")]
     Cancelled,
+    /// The run's window ended (deadline, cancel, or the policy paused it) before this finished.
+    #[error("the backup stopped ({0:?})")]
+    Stopped(crate::engine::StopReason),
 }
 
 impl CoreError {
@@ -52,6 +55,7 @@ impl CoreError {
             }
             Self::Config(_) => "Fix the setting and try again.",
             Self::Cancelled => "Nothing to do.",
+            Self::Stopped(_) => "Nothing to do: the backup goes on in its next window.",
         }
     }
 

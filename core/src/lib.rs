@@ -14,12 +14,14 @@ pub mod server;
 pub mod state;
 pub mod timeline;
 pub mod upload;
+pub mod wire;
 
 pub use engine::{
-    AlbumInfo, BackupEngine, EngineConfig, RunReport, ScanReport, Status, StopReason,
+    AlbumInfo, BackgroundTransfer, BackupEngine, EngineConfig, PendingItem, PendingState,
+    RunReport, ScanReport, Status, StopReason,
 };
 pub use error::{CoreError, CoreResult};
-pub use hash::{HashError, sha1_file, sha1_reader};
+pub use hash::{HashError, Sha1State, sha1_file, sha1_reader};
 pub use library::fs::FsLibrary;
 pub use library::{Album, LocalAsset, MediaType, PhotoLibrary};
 pub use policy::{NetworkKind, NetworkState, PauseReason, PowerState, Settings};

@@ -153,6 +153,14 @@ impl Tracker {
         });
     }
 
+    /// More work joined a running run (new photos found mid-run).
+    pub fn add_totals(&self, files: u64, bytes: u64) {
+        self.update(true, |s| {
+            s.p.files_total += files;
+            s.p.bytes_total += bytes;
+        });
+    }
+
     pub fn file_started(&self, local_id: &str, file_name: &str, total: u64, already: u64) {
         self.update(false, |s| {
             s.files.insert(

@@ -1,12 +1,20 @@
-//! The backup engine: scan the library (stat-only when nothing changed), hash what is new,
-//! ask the server which bytes it already has, then upload the rest through a persistent queue
-//! with bounded parallelism, obeying the network/power policy, a deadline and cancellation.
-//! This is what the phone apps run in the foreground and in background tasks.
+//! The backup engine: scan the library (stat-only when nothing changed), adopt what the server
+//! already holds for this device, hash what is new, ask the server which bytes it already has,
+//! then upload the rest through a persistent queue in two lanes (big files apart, so photos keep
+//! flowing behind a video), every phase inside the run's window (deadline, cancellation,
+//! network/power policy). This is what the phone apps run in the foreground and in background
+//! tasks; `background` hands single chunks to the OS for transfers it carries on while the app
+//! is suspended, and `pending` says what waits and why.
 
 mod albums;
+mod background;
+pub mod pending;
 mod scan;
 mod upload;
+mod window;
 
+pub use background::BackgroundTransfer;
+pub use pending::{PendingItem, PendingState};
 pub use scan::ScanReport;
 
 use crate::error::{CoreError, CoreResult};
@@ -15,16 +23,17 @@ use crate::policy::{NetworkState, PauseReason, Policy, PowerState, Settings};
 use crate::progress::{FileFailure, Phase, ProgressObserver, Tracker};
 use crate::selection::AlbumSelection;
 use crate::server::ServerApi;
-use crate::state::{self, BackupRow, Counts, RunRecord, StateDb};
+use crate::state::{self, Counts, RunRecord, StateDb};
 use crate::timeline::{ThumbCache, Timeline};
 use crate::upload::chunk::ChunkSizer;
 use crate::upload::tus::TusClient;
-use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use window::Window;
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -38,7 +47,7 @@ pub struct EngineConfig {
 }
 
 /// Why a run ended before the queue was empty.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum StopReason {
     Deadline,
     Cancelled,
@@ -75,8 +84,43 @@ pub struct Status {
 }
 
 const SELECTION_KEY: &str = "album_selection";
-const SETTINGS_KEY: &str = "settings";
+pub const SETTINGS_KEY: &str = "settings";
 const THUMB_BUDGET_KEY: &str = "thumbnail_cache_bytes";
+/// How long preparing background transfers may take (it creates uploads on the server).
+const BACKGROUND_PREPARE_BUDGET: Duration = Duration::from_secs(30);
+
+/// What is happening right now, for `pending()`.
+#[derive(Default)]
+struct Live {
+    /// The asset being hashed and how many of its bytes are hashed.
+    hashing: Mutex<Option<(String, u64)>>,
+    running: AtomicBool,
+}
+
+impl Live {
+    fn set_hashing(&self, now: Option<(String, u64)>) {
+        if let Ok(mut h) = self.hashing.lock() {
+            *h = now;
+        }
+    }
+}
+
+/// Marks a run as running for as long as it lives.
+struct Running<'a>(&'a Live);
+
+impl<'a> Running<'a> {
+    fn new(live: &'a Live) -> Self {
+        live.running.store(true, Ordering::SeqCst);
+        Self(live)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.running.store(false, Ordering::SeqCst);
+        self.0.set_hashing(None);
+    }
+}
 
 struct Inner {
     api: ServerApi,
@@ -90,6 +134,10 @@ struct Inner {
     chunk: Mutex<ChunkSizer>,
     run_lock: tokio::sync::Mutex<()>,
     timeline: Timeline,
+    live: Live,
+    /// Bumped by `library_changed`; a running run rescans when it moves.
+    changes: AtomicU64,
+    changed: tokio::sync::Notify,
 }
 
 #[derive(Clone)]
@@ -136,6 +184,9 @@ impl BackupEngine {
                 chunk: Mutex::new(ChunkSizer::default()),
                 run_lock: tokio::sync::Mutex::new(()),
                 timeline,
+                live: Live::default(),
+                changes: AtomicU64::new(0),
+                changed: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -151,9 +202,76 @@ impl BackupEngine {
         self.inner.timeline.thumbs().set_budget(bytes)
     }
 
-    /// Checks the server address and credentials.
+    /// Checks the server address and credentials (the user asked: not bound by the policy).
     pub async fn check_server(&self) -> CoreResult<serde_json::Value> {
         self.inner.api.me().await
+    }
+
+    /// The library changed (a new photo, an edit): a running backup rescans and takes the new
+    /// assets in; with no run going, the platform's next run finds them.
+    pub fn library_changed(&self) {
+        self.inner.changes.fetch_add(1, Ordering::SeqCst);
+        self.inner.changed.notify_one();
+    }
+
+    /// Everything not yet backed up, each with what it waits for.
+    pub fn pending(&self) -> CoreResult<Vec<PendingItem>> {
+        let inner = &self.inner;
+        let live = pending::LiveView {
+            running: inner.live.running.load(Ordering::SeqCst),
+            pause: inner.policy.check().err(),
+            hashing: inner.live.hashing.lock().ok().and_then(|h| h.clone()),
+            uploading: inner
+                .tracker
+                .snapshot()
+                .map(|p| {
+                    p.current
+                        .into_iter()
+                        .map(|f| (f.local_id, (f.bytes_sent, f.bytes_total)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+        pending::pending(
+            &inner.db,
+            inner.policy.current().settings.large_file_threshold,
+            &live,
+        )
+    }
+
+    /// Up to `limit` uploads for the OS to carry out while the app is suspended (iOS
+    /// background URLSession, Android long-running work): each a ready-to-send tus PATCH of one
+    /// chunk, read by the app from its library. Creates the uploads on the server when needed.
+    pub async fn background_transfers(&self, limit: u32) -> CoreResult<Vec<BackgroundTransfer>> {
+        let _one_at_a_time = self.inner.run_lock.lock().await;
+        // Bounded, so a policy that forbids the network answers at once instead of waiting.
+        let w = self.window(Some(Instant::now() + BACKGROUND_PREPARE_BUDGET));
+        background::prepare(&self.inner, &w, limit).await
+    }
+
+    /// The OS finished (or lost) a background transfer: `status` 0 when it failed without an
+    /// answer. Only the server's word advances the upload; a lost transfer resumes from the
+    /// server's offset next time.
+    pub fn background_transfer_finished(
+        &self,
+        id: &str,
+        status: u16,
+        headers: &[(String, String)],
+    ) -> CoreResult<()> {
+        background::finished(&self.inner, id, status, headers)
+    }
+
+    fn window(&self, deadline: Option<Instant>) -> Window {
+        let token = CancellationToken::new();
+        if let Ok(mut slot) = self.inner.cancel.lock() {
+            *slot = token.clone();
+        }
+        Window {
+            token,
+            deadline,
+            policy: self.inner.policy.clone(),
+            tracker: self.inner.tracker.clone(),
+        }
     }
 
     pub fn set_network(&self, network: NetworkState) {
@@ -227,7 +345,8 @@ impl BackupEngine {
     /// Scans, hashes and dedups without uploading.
     pub async fn scan(&self) -> CoreResult<ScanReport> {
         let _one_at_a_time = self.inner.run_lock.lock().await;
-        scan::scan(&self.inner).await
+        let _running = Running::new(&self.inner.live);
+        scan::scan(&self.inner, &self.window(None), true).await
     }
 
     /// Backs up everything selected; waits while the policy pauses, until cancelled.
@@ -243,61 +362,65 @@ impl BackupEngine {
     async fn run_until(&self, deadline: Option<Instant>) -> CoreResult<RunReport> {
         let inner = &self.inner;
         let _one_at_a_time = inner.run_lock.lock().await;
-        let token = CancellationToken::new();
-        if let Ok(mut slot) = inner.cancel.lock() {
-            *slot = token.clone();
-        }
-        inner.api.me().await?;
+        let w = self.window(deadline);
+        let _running = Running::new(&inner.live);
         let run_id = inner.db.start_run()?;
-        let scan = scan::scan(inner).await?;
-        let use_tus = inner.api.supports_tus().await;
-        // A foreground run is the user asking now: files backing off are tried again too.
-        // Background runs respect the backoff.
-        let due_by = if deadline.is_some() {
-            state::now_ms()
-        } else {
-            i64::MAX
-        };
-        let queue = inner.db.due(due_by)?;
-        let bytes: u64 = queue.iter().map(|r| r.size).sum();
-        inner.tracker.totals(queue.len() as u64, bytes);
-        inner.tracker.phase(Phase::Uploading);
-
-        let shared = Arc::new(upload::Shared {
-            queue: Mutex::new(queue.into_iter().collect::<VecDeque<BackupRow>>()),
-            in_flight: Mutex::new(HashSet::new()),
-            report: Mutex::new(RunReport::default()),
-        });
-        let workers = inner.policy.current().settings.parallel_uploads.max(1);
-        let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..workers {
-            let ctx = upload::Ctx {
-                inner: self.inner.clone(),
-                shared: shared.clone(),
-                token: token.clone(),
-                deadline,
-                use_tus,
+        let mut report = RunReport::default();
+        let mut seen_changes = inner.changes.load(Ordering::SeqCst);
+        let prepared = async {
+            let scan = scan::scan(inner, &w, true).await?;
+            let use_tus = match scan.stopped {
+                Some(_) => false,
+                None => {
+                    w.guard(|| async { Ok(inner.api.supports_tus().await) })
+                        .await?
+                }
             };
-            tasks.spawn(async move { ctx.work().await });
+            Ok::<_, CoreError>((scan, use_tus))
         }
-        while let Some(joined) = tasks.join_next().await {
-            if let Err(e) = joined {
-                tracing::error!(%e, "upload worker panicked");
+        .await;
+        let use_tus = match prepared {
+            Ok((scan, use_tus)) => {
+                report.stopped = scan.stopped;
+                report.scan = scan;
+                use_tus
+            }
+            Err(CoreError::Stopped(r)) => {
+                report.stopped = Some(r);
+                false
+            }
+            Err(e) => {
+                let _ = inner.db.finish_run(
+                    run_id,
+                    &RunRecord {
+                        outcome: Some(format!("error: {e}")),
+                        ..RunRecord::default()
+                    },
+                );
+                inner.tracker.phase(Phase::Idle);
+                return Err(e);
+            }
+        };
+
+        if report.stopped.is_none() {
+            self.upload_phase(&w, use_tus, &mut seen_changes, &mut report)
+                .await?;
+        }
+        if report.stopped.is_none()
+            && inner.policy.current().settings.album_sync
+            && w.net_stop().is_none()
+        {
+            match w.guard(|| albums::sync(inner)).await {
+                Ok(()) => {}
+                Err(CoreError::Stopped(r)) => report.stopped = Some(r),
+                Err(e) => tracing::warn!(%e, "album sync failed; retried next run"),
             }
         }
-
-        if inner.policy.current().settings.album_sync
-            && !token.is_cancelled()
-            && let Err(e) = albums::sync(inner).await
-        {
-            tracing::warn!(%e, "album sync failed; retried next run");
-        }
-        let mut report = shared.report.lock().map(|r| r.clone()).unwrap_or_default();
         // Files the scan could not read are failures of this run too.
-        report.failed += scan.failures.len() as u64;
-        report.failures.extend(scan.failures.iter().cloned());
-        report.scan = scan;
-        report.remaining = inner.db.counts()?.queued;
+        report.failed += report.scan.failures.len() as u64;
+        report.failures.extend(report.scan.failures.iter().cloned());
+        let counts = inner.db.counts()?;
+        report.remaining = counts.queued;
         let outcome = match report.stopped {
             None => "completed".to_string(),
             Some(r) => format!("{r:?}"),
@@ -315,5 +438,69 @@ impl BackupEngine {
         )?;
         inner.tracker.phase(Phase::Idle);
         Ok(report)
+    }
+
+    /// Uploads the queue in two lanes; a `library_changed` mid-run rescans and adds new work.
+    async fn upload_phase(
+        &self,
+        w: &Window,
+        use_tus: bool,
+        seen_changes: &mut u64,
+        report: &mut RunReport,
+    ) -> CoreResult<()> {
+        let inner = &self.inner;
+        let settings = inner.policy.current().settings;
+        // A foreground run is the user asking now: files backing off are tried again too.
+        // Background runs respect the backoff.
+        let due_by = if w.bounded() {
+            state::now_ms()
+        } else {
+            i64::MAX
+        };
+        let queue = inner.db.due(due_by)?;
+        let bytes: u64 = queue.iter().map(|r| r.size).sum();
+        inner.tracker.totals(queue.len() as u64, bytes);
+        inner.tracker.phase(Phase::Uploading);
+        let shared = Arc::new(upload::Shared::new(settings.large_file_threshold));
+        shared.push(queue);
+        let small_workers = settings.parallel_uploads.max(1) as usize;
+        let mut crew = upload::Crew::new(self.inner.clone(), shared.clone(), w.clone(), use_tus);
+        crew.fill(small_workers);
+        loop {
+            tokio::select! {
+                more = crew.join_next() => if !more { break },
+                _ = inner.changed.notified() => {
+                    let now = inner.changes.load(Ordering::SeqCst);
+                    if now == *seen_changes || w.net_stop().is_some() {
+                        continue;
+                    }
+                    *seen_changes = now;
+                    match scan::scan(inner, w, false).await {
+                        Ok(scan) => {
+                            report.scan.hashed_files += scan.hashed_files;
+                            report.scan.hashed_bytes += scan.hashed_bytes;
+                            report.scan.already_on_server += scan.already_on_server;
+                            report.scan.failures.extend(scan.failures);
+                            let fresh = inner.db.due(due_by)?;
+                            let (files, bytes) = shared.push(fresh);
+                            inner.tracker.add_totals(files, bytes);
+                            inner.tracker.phase(Phase::Uploading);
+                            crew.fill(small_workers);
+                        }
+                        Err(e) => tracing::warn!(%e, "rescan after a library change failed"),
+                    }
+                }
+            }
+        }
+        let done = shared.report();
+        report.uploaded += done.uploaded;
+        report.duplicates += done.duplicates;
+        report.failed += done.failed;
+        report.bytes_sent += done.bytes_sent;
+        report.failures.extend(done.failures);
+        if report.stopped.is_none() {
+            report.stopped = done.stopped;
+        }
+        Ok(())
     }
 }

@@ -1,39 +1,202 @@
-//! Upload workers. Each takes the next queued file (never two files with the same bytes at
-//! once), checks the file has not changed, then sends it: tus with the URL saved before the
-//! first PATCH and a HEAD on resume, or multipart when the server has no tus. Between chunks it
-//! obeys the policy, the deadline and cancellation; transient failures retry with exponential
-//! backoff and jitter, then wait in the queue for a later run.
+//! Upload workers in two lanes: files above the large-file threshold have a lane (and a
+//! worker) of their own, so a video never holds the photos behind it. Each worker takes the
+//! next queued file (never two files with the same bytes at once), checks the file has not
+//! changed, then sends it: tus with the URL saved before the first PATCH and a HEAD on resume,
+//! or multipart when the server has no tus. Every request runs inside the run's window: it is
+//! aborted when the run is cancelled, the deadline comes, or the network stops qualifying
+//! (the server keeps what it received; the next try resumes from its offset). Transient
+//! failures retry with exponential backoff and jitter, then wait in the queue for a later run.
 
+use super::window::{ABORT_MARGIN, Window};
 use super::{Inner, RunReport, StopReason};
 use crate::error::{CoreError, CoreResult};
 use crate::progress::{FileFailure, Phase};
 use crate::state::{BackupRow, DONE};
 use crate::upload::source;
 use crate::upload::tus::{Finished, Patched};
+use crate::wire::meta;
 use std::collections::{HashSet, VecDeque};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 /// Transient failures of one file retried inside a run before it waits for a later one.
 const INLINE_RETRIES: u32 = 4;
-/// Don't start a chunk with less time than this before the deadline.
-const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);
 
-pub(super) struct Shared {
-    pub queue: Mutex<VecDeque<BackupRow>>,
-    pub in_flight: Mutex<HashSet<[u8; 20]>>,
-    pub report: Mutex<RunReport>,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lane {
+    Small,
+    Large,
 }
 
-pub(super) struct Ctx {
-    pub inner: Arc<Inner>,
-    pub shared: Arc<Shared>,
-    pub token: CancellationToken,
-    pub deadline: Option<Instant>,
-    pub use_tus: bool,
+#[derive(Default)]
+struct Lanes {
+    small: VecDeque<BackupRow>,
+    large: VecDeque<BackupRow>,
+    /// SHA-1s being sent now.
+    in_flight: HashSet<[u8; 20]>,
+    /// Local ids in a lane or in flight, so a rescan does not queue them twice.
+    known: HashSet<String>,
+}
+
+pub(super) struct Shared {
+    lanes: Mutex<Lanes>,
+    /// Files whose chunk this run dropped mid-flight: the server kept part of it, which the
+    /// next HEAD reveals and this run counts as sent.
+    interrupted: Mutex<HashSet<String>>,
+    threshold: u64,
+    report: Mutex<RunReport>,
+}
+
+impl Shared {
+    pub fn new(threshold: u64) -> Self {
+        Self {
+            lanes: Mutex::new(Lanes::default()),
+            interrupted: Mutex::new(HashSet::new()),
+            threshold,
+            report: Mutex::new(RunReport::default()),
+        }
+    }
+
+    pub fn lane_of(&self, size: u64) -> Lane {
+        if size > self.threshold {
+            Lane::Large
+        } else {
+            Lane::Small
+        }
+    }
+
+    /// Adds rows not already queued; answers how many files and bytes joined.
+    pub fn push(&self, rows: Vec<BackupRow>) -> (u64, u64) {
+        let Ok(mut lanes) = self.lanes.lock() else {
+            return (0, 0);
+        };
+        let (mut files, mut bytes) = (0, 0);
+        for row in rows {
+            if !lanes.known.insert(row.local_id.clone()) {
+                continue;
+            }
+            files += 1;
+            bytes += row.size;
+            match self.lane_of(row.size) {
+                Lane::Small => lanes.small.push_back(row),
+                Lane::Large => lanes.large.push_back(row),
+            }
+        }
+        (files, bytes)
+    }
+
+    fn put_back(&self, row: BackupRow) {
+        if let Ok(mut lanes) = self.lanes.lock() {
+            match self.lane_of(row.size) {
+                Lane::Small => lanes.small.push_front(row),
+                Lane::Large => lanes.large.push_front(row),
+            }
+        }
+    }
+
+    /// The next row for a worker of `lane` whose bytes no other worker is sending: the large
+    /// lane's worker helps with photos when it has no big file. `Err(true)` when rows are left
+    /// that only wait for a twin in flight.
+    fn next(&self, lane: Lane) -> Result<BackupRow, bool> {
+        let Ok(mut guard) = self.lanes.lock() else {
+            return Err(false);
+        };
+        let lanes = &mut *guard;
+        let order: &mut [&mut VecDeque<BackupRow>] = match lane {
+            Lane::Large => &mut [&mut lanes.large, &mut lanes.small],
+            Lane::Small => &mut [&mut lanes.small],
+        };
+        let mut waiting = false;
+        for q in order.iter_mut() {
+            if let Some(pos) = q.iter().position(|r| !lanes.in_flight.contains(&r.sha1))
+                && let Some(row) = q.remove(pos)
+            {
+                lanes.in_flight.insert(row.sha1);
+                return Ok(row);
+            }
+            waiting |= !q.is_empty();
+        }
+        Err(waiting)
+    }
+
+    fn release(&self, row: &BackupRow) {
+        if let Ok(mut lanes) = self.lanes.lock() {
+            lanes.in_flight.remove(&row.sha1);
+            lanes.known.remove(&row.local_id);
+        }
+    }
+
+    pub fn report(&self) -> RunReport {
+        self.report.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+/// The run's workers: one for the large lane, `n` for the small one, topped up when a rescan
+/// adds work after some have finished.
+pub(super) struct Crew {
+    inner: Arc<Inner>,
+    shared: Arc<Shared>,
+    w: Window,
+    use_tus: bool,
+    tasks: tokio::task::JoinSet<()>,
+    alive: [Arc<AtomicUsize>; 2],
+}
+
+impl Crew {
+    pub fn new(inner: Arc<Inner>, shared: Arc<Shared>, w: Window, use_tus: bool) -> Self {
+        Self {
+            inner,
+            shared,
+            w,
+            use_tus,
+            tasks: tokio::task::JoinSet::new(),
+            alive: [Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0))],
+        }
+    }
+
+    /// Starts workers until the large lane has one and the small lane `small`.
+    pub fn fill(&mut self, small: usize) {
+        for (lane, want) in [(Lane::Large, 1), (Lane::Small, small)] {
+            let alive = self.alive[lane as usize].clone();
+            while alive.load(Ordering::SeqCst) < want {
+                alive.fetch_add(1, Ordering::SeqCst);
+                let ctx = Ctx {
+                    inner: self.inner.clone(),
+                    shared: self.shared.clone(),
+                    w: self.w.clone(),
+                    use_tus: self.use_tus,
+                    lane,
+                };
+                let alive = alive.clone();
+                self.tasks.spawn(async move {
+                    ctx.work().await;
+                    alive.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        }
+    }
+
+    /// Waits for a worker to end; `false` when none is left.
+    pub async fn join_next(&mut self) -> bool {
+        match self.tasks.join_next().await {
+            Some(Err(e)) => {
+                tracing::error!(%e, "upload worker panicked");
+                true
+            }
+            Some(Ok(())) => true,
+            None => false,
+        }
+    }
+}
+
+struct Ctx {
+    inner: Arc<Inner>,
+    shared: Arc<Shared>,
+    w: Window,
+    use_tus: bool,
+    lane: Lane,
 }
 
 enum Outcome {
@@ -42,35 +205,11 @@ enum Outcome {
 }
 
 impl Ctx {
-    fn stop_reason(&self) -> Option<StopReason> {
-        if self.token.is_cancelled() {
-            return Some(StopReason::Cancelled);
-        }
-        if self
-            .deadline
-            .is_some_and(|d| Instant::now() + DEADLINE_MARGIN >= d)
-        {
-            return Some(StopReason::Deadline);
-        }
-        None
-    }
-
     /// Waits until the policy allows uploads; `Some` when the run must stop instead.
     async fn wait_allowed(&self) -> Option<StopReason> {
-        let Err(reason) = self.inner.policy.check() else {
-            return None;
-        };
-        self.inner.tracker.phase(Phase::Paused(reason));
-        let stop = match self.deadline {
-            // A bounded run does not wait: the platform schedules the next one.
-            Some(_) => Some(StopReason::Paused(reason)),
-            None => tokio::select! {
-                _ = self.inner.policy.allowed() => None,
-                _ = self.token.cancelled() => Some(StopReason::Cancelled),
-            },
-        };
-        if stop.is_none() {
-            self.inner.tracker.phase(Phase::Uploading);
+        let stop = self.w.wait_allowed().await;
+        if let Some(StopReason::Paused(reason)) = stop {
+            self.inner.tracker.phase(Phase::Paused(reason));
         }
         stop
     }
@@ -81,49 +220,23 @@ impl Ctx {
         }
     }
 
-    /// The next row whose bytes no other worker is sending.
-    fn next(&self) -> Option<BackupRow> {
-        let mut queue = self.shared.queue.lock().ok()?;
-        let mut flight = self.shared.in_flight.lock().ok()?;
-        let pos = queue.iter().position(|r| !flight.contains(&r.sha1))?;
-        let row = queue.remove(pos)?;
-        flight.insert(row.sha1);
-        Some(row)
-    }
-
-    fn release(&self, sha1: &[u8; 20]) {
-        if let Ok(mut flight) = self.shared.in_flight.lock() {
-            flight.remove(sha1);
-        }
-    }
-
-    pub async fn work(self) {
+    async fn work(self) {
         loop {
-            if let Some(reason) = self.stop_reason() {
-                self.record_stop(reason);
-                return;
-            }
             if let Some(reason) = self.wait_allowed().await {
                 self.record_stop(reason);
                 return;
             }
-            let Some(row) = self.next() else {
-                let twins_left = self
-                    .shared
-                    .queue
-                    .lock()
-                    .map(|q| !q.is_empty())
-                    .unwrap_or(false);
-                if twins_left {
+            let row = match self.shared.next(self.lane) {
+                Ok(row) => row,
+                Err(true) => {
                     // Only copies of bytes in flight remain: they finish as duplicates.
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
-                return;
+                Err(false) => return,
             };
-            let sha1 = row.sha1;
-            let keep_going = self.handle(row).await;
-            self.release(&sha1);
+            let keep_going = self.handle(&row).await;
+            self.shared.release(&row);
             if !keep_going {
                 return;
             }
@@ -131,7 +244,7 @@ impl Ctx {
     }
 
     /// Backs up one file with inline retries. `false` when the worker must stop.
-    async fn handle(&self, row: BackupRow) -> bool {
+    async fn handle(&self, row: &BackupRow) -> bool {
         // A twin may have finished while this row waited.
         match self.inner.db.get(&row.local_id) {
             Ok(Some(current)) if current.state == DONE => {
@@ -145,7 +258,7 @@ impl Ctx {
         let mut attempt = 0;
         let mut progress_mark = self.acked(&row.local_id);
         loop {
-            let result = self.upload(&row).await;
+            let result = self.upload(row).await;
             // A retry that moved the upload forward starts the count again (as tus-js-client).
             let now_acked = self.acked(&row.local_id);
             if now_acked > progress_mark {
@@ -177,12 +290,10 @@ impl Ctx {
                 Ok(Outcome::Stopped(reason)) => {
                     self.inner.tracker.file_paused(&row.local_id);
                     if let StopReason::Paused(_) = reason
-                        && self.deadline.is_none()
+                        && !self.w.bounded()
                     {
                         // Put it back and wait for the policy in the worker loop.
-                        if let Ok(mut q) = self.shared.queue.lock() {
-                            q.push_front(row);
-                        }
+                        self.shared.put_back(row.clone());
                         return true;
                     }
                     self.record_stop(reason);
@@ -193,17 +304,17 @@ impl Ctx {
                     if let Ok(Some(current)) = self.inner.db.get(&row.local_id)
                         && let Some(url) = current.upload_url
                     {
-                        self.inner.tus.terminate(&url).await;
+                        self.terminate(&url).await;
                     }
                     let _ = self.inner.db.forget(&row.local_id);
-                    self.fail(&row, &CoreError::FileVanished(row.file_name.clone()));
+                    self.fail(row, &CoreError::FileVanished(row.file_name.clone()));
                     return true;
                 }
                 Err(e) if matches!(e, CoreError::Auth(_)) => {
                     // Nothing else will work either.
                     let _ = self.inner.db.retry_later(&row.local_id, &e.to_string(), 0);
-                    self.fail(&row, &e);
-                    self.token.cancel();
+                    self.fail(row, &e);
+                    self.w.token.cancel();
                     return false;
                 }
                 Err(e) if e.is_transient() && attempt < INLINE_RETRIES => {
@@ -213,9 +324,9 @@ impl Ctx {
                     self.inner.tracker.file_paused(&row.local_id);
                     tokio::select! {
                         _ = tokio::time::sleep(delay) => {}
-                        _ = self.token.cancelled() => return false,
+                        _ = self.w.token.cancelled() => return false,
                     }
-                    if let Some(reason) = self.stop_reason() {
+                    if let Some(reason) = self.w.stop_reason() {
                         self.record_stop(reason);
                         return false;
                     }
@@ -227,9 +338,11 @@ impl Ctx {
                             .db
                             .retry_later(&row.local_id, &e.to_string(), delay)
                     } else {
-                        self.inner.db.mark_failed(&row.local_id, &e.to_string())
+                        self.inner
+                            .db
+                            .mark_failed(&row.local_id, &e.to_string(), e.hint())
                     };
-                    self.fail(&row, &e);
+                    self.fail(row, &e);
                     return true;
                 }
             }
@@ -276,7 +389,7 @@ impl Ctx {
                 .unwrap_or_else(|| row.clone()));
         }
         if let Some(url) = &row.upload_url {
-            self.inner.tus.terminate(url).await;
+            self.terminate(url).await;
         }
         let (size, modified) = current;
         let library = self.inner.library.clone();
@@ -310,31 +423,38 @@ impl Ctx {
     }
 
     async fn upload(&self, row: &BackupRow) -> CoreResult<Outcome> {
-        let row = self.fresh_row(row).await?;
-        if self.use_tus {
-            self.upload_tus(&row).await
-        } else {
-            self.upload_multipart(&row).await
+        let sent = async {
+            let row = self.fresh_row(row).await?;
+            if self.use_tus {
+                self.upload_tus(&row).await
+            } else {
+                self.upload_multipart(&row).await
+            }
+        };
+        match sent.await {
+            Err(CoreError::Stopped(reason)) => Ok(Outcome::Stopped(reason)),
+            other => other,
         }
     }
 
-    fn metadata(&self, row: &BackupRow) -> Vec<(&'static str, String)> {
-        vec![
-            ("filename", row.file_name.clone()),
-            ("checksum", hex::encode(row.sha1)),
-            ("deviceAssetId", row.local_id.clone()),
-            ("deviceId", self.inner.device_id.clone()),
-            ("fileCreatedAt", iso(row.created_ms)),
-            ("fileModifiedAt", iso(row.modified_ms)),
-        ]
+    /// Best-effort `DELETE` of an upload we will not finish, only when the network may be used.
+    async fn terminate(&self, url: &str) {
+        if self.w.net_stop().is_none() {
+            let _ = self
+                .w
+                .guard(|| async {
+                    self.inner.tus.terminate(url).await;
+                    Ok(())
+                })
+                .await;
+        }
     }
 
     async fn upload_multipart(&self, row: &BackupRow) -> CoreResult<Outcome> {
-        let fields: Vec<(&str, String)> = self
-            .metadata(row)
+        let fields: Vec<(&str, String)> = metadata(&self.inner, row)
             .into_iter()
-            .filter(|(k, _)| *k != "checksum")
-            .chain([("isFavorite", "false".to_string())])
+            .filter(|(k, _)| *k != meta::CHECKSUM)
+            .chain([(meta::IS_FAVORITE, "false".to_string())])
             .collect();
         let sent = source::counter();
         self.inner
@@ -352,11 +472,14 @@ impl Ctx {
             self.inner
                 .api
                 .upload_multipart(&row.file_name, &fields, body, row.size, &row.sha1);
+        if let Some(reason) = self.w.net_stop() {
+            return Ok(Outcome::Stopped(reason));
+        }
         let result = tokio::select! {
             r = sending => r,
-            _ = self.token.cancelled() => {
+            reason = self.w.interrupted() => {
                 self.inner.tracker.unsent(&row.local_id, sent.load(Ordering::Relaxed));
-                return Ok(Outcome::Stopped(StopReason::Cancelled));
+                return Ok(Outcome::Stopped(reason));
             }
         };
         match result {
@@ -378,7 +501,11 @@ impl Ctx {
 
     /// Creates the upload and saves its URL before any byte is sent.
     async fn create(&self, row: &BackupRow) -> CoreResult<(String, u64, Option<Finished>)> {
-        let created = self.inner.tus.create(row.size, &self.metadata(row)).await?;
+        let fields = metadata(&self.inner, row);
+        let created = self
+            .w
+            .guard(|| self.inner.tus.create(row.size, &fields))
+            .await?;
         self.inner
             .db
             .set_upload_url(&row.local_id, Some(&created.url), created.offset)?;
@@ -388,8 +515,16 @@ impl Ctx {
     async fn upload_tus(&self, row: &BackupRow) -> CoreResult<Outcome> {
         let tus = &self.inner.tus;
         let (url, mut offset) = match &row.upload_url {
-            Some(url) => match tus.head(url).await? {
+            Some(url) => match self.w.guard(|| tus.head(url)).await? {
                 Some(head) if head.length.is_none_or(|l| l == row.size) => {
+                    let ours = self
+                        .shared
+                        .interrupted
+                        .lock()
+                        .is_ok_and(|mut i| i.remove(&row.local_id));
+                    if ours && head.offset > row.acked_offset {
+                        self.count(|r| r.bytes_sent += head.offset - row.acked_offset);
+                    }
                     if head.offset != row.acked_offset {
                         self.inner.db.set_acked(&row.local_id, head.offset)?;
                     }
@@ -427,17 +562,14 @@ impl Ctx {
             .file_started(&row.local_id, &row.file_name, row.size, offset);
         let mut corrupt_chunks = 0;
         while offset < row.size {
-            if let Some(reason) = self.stop_reason() {
+            if let Some(reason) = self.w.net_stop() {
                 return Ok(Outcome::Stopped(reason));
-            }
-            if let Err(reason) = self.inner.policy.check() {
-                return Ok(Outcome::Stopped(StopReason::Paused(reason)));
             }
             let mut len = self.chunk_len().min(row.size - offset);
             if offset + len == row.size {
                 // Last chunk: make sure the file is still what we hashed.
                 if self.stat(&row.local_id).await? != (row.size, row.modified_ms) {
-                    tus.terminate(&url).await;
+                    self.terminate(&url).await;
                     self.inner.db.set_upload_url(&row.local_id, None, 0)?;
                     return Err(CoreError::FileChanged {
                         name: row.file_name.clone(),
@@ -457,9 +589,13 @@ impl Ctx {
             let started = Instant::now();
             let patched = tokio::select! {
                 r = tus.patch(&url, offset, len, body) => r,
-                _ = self.token.cancelled() => {
+                reason = self.w.interrupted() => {
+                    // The server keeps what it received: the next try asks HEAD for it.
                     self.inner.tracker.unsent(&row.local_id, sent.load(Ordering::Relaxed));
-                    return Ok(Outcome::Stopped(StopReason::Cancelled));
+                    if let Ok(mut i) = self.shared.interrupted.lock() {
+                        i.insert(row.local_id.clone());
+                    }
+                    return Ok(Outcome::Stopped(reason));
                 }
             };
             let handed = sent.load(Ordering::Relaxed);
@@ -484,7 +620,7 @@ impl Ctx {
                 }
                 Ok(Patched::OffsetMismatch) => {
                     self.inner.tracker.unsent(&row.local_id, handed);
-                    match tus.head(&url).await? {
+                    match self.w.guard(|| tus.head(&url)).await? {
                         Some(h) if h.finished.is_some() => return Ok(Outcome::Done(h.finished)),
                         Some(h) => {
                             let kept = h.offset.saturating_sub(offset);
@@ -528,7 +664,8 @@ impl Ctx {
                     self.inner.tracker.unsent(&row.local_id, handed);
                     // The server may have kept part of the interrupted chunk: count what this
                     // run delivered (the retry resumes from there anyway).
-                    if let Ok(Some(h)) = tus.head(&url).await
+                    if self.w.net_stop().is_none()
+                        && let Ok(Some(h)) = self.w.guard(|| tus.head(&url)).await
                         && h.offset > offset
                     {
                         self.count(|r| r.bytes_sent += h.offset - offset);
@@ -552,19 +689,34 @@ impl Ctx {
 
     fn chunk_len(&self) -> u64 {
         let sizer = self.inner.chunk.lock().map(|c| *c).unwrap_or_default();
-        match self.deadline {
+        match self.w.deadline {
             Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
+                let left = d
+                    .saturating_duration_since(Instant::now())
+                    .saturating_sub(ABORT_MARGIN);
+                // The link is shared by the files in flight: this one gets its part of it.
                 let speed = self
                     .inner
                     .tracker
                     .snapshot()
-                    .map_or(0.0, |p| p.bytes_per_second);
+                    .map_or(0.0, |p| p.bytes_per_second / p.current.len().max(1) as f64);
                 sizer.for_time_left(left, speed)
             }
             None => sizer.current(),
         }
     }
+}
+
+/// The tus `Upload-Metadata` (and multipart fields) of a row.
+pub(super) fn metadata(inner: &Inner, row: &BackupRow) -> Vec<(&'static str, String)> {
+    vec![
+        (meta::FILENAME, row.file_name.clone()),
+        (meta::CHECKSUM, hex::encode(row.sha1)),
+        (meta::DEVICE_ASSET_ID, row.local_id.clone()),
+        (meta::DEVICE_ID, inner.device_id.clone()),
+        (meta::FILE_CREATED_AT, iso(row.created_ms)),
+        (meta::FILE_MODIFIED_AT, iso(row.modified_ms)),
+    ]
 }
 
 /// Exponential backoff with jitter: ~1 s, 2 s, 4 s … capped at 5 minutes, ±25 %.

@@ -141,8 +141,8 @@ impl ServerApi {
             .send()
             .await;
         matches!(resp, Ok(r) if r.status().is_success()
-            && r.headers().get("tus-version").and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.split(',').any(|s| s.trim() == "1.0.0")))
+            && r.headers().get(crate::wire::TUS_VERSION_HEADER).and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.split(',').any(|s| s.trim() == crate::wire::TUS_VERSION)))
     }
 
     pub fn upload_endpoint(&self) -> String {
@@ -180,6 +180,65 @@ impl ServerApi {
             for item in answer.results {
                 let dup = (item.action == "reject").then_some(item.asset_id).flatten();
                 out.push((item.id, dup));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Which of this device's assets the server already has (Immich's `POST /api/assets/exist`),
+    /// with the size, modification time and SHA-1 a Shoebox server adds, so a reinstalled app
+    /// adopts what it backed up before without reading the files. Empty when the server does
+    /// not say (a stock Immich answers only ids; an old server has no such endpoint).
+    pub async fn exist(&self, device_id: &str, local_ids: &[String]) -> CoreResult<Vec<Existing>> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Item {
+            device_asset_id: String,
+            id: String,
+            checksum: String,
+            file_size: u64,
+            file_modified_at: String,
+        }
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(default)]
+            assets: Vec<Item>,
+        }
+        let mut out = Vec::new();
+        for batch in local_ids.chunks(BULK_CHECK_BATCH) {
+            let resp = self
+                .req(Method::POST, "/assets/exist")
+                .json(&json!({"deviceId": device_id, "deviceAssetIds": batch}))
+                .send()
+                .await
+                .map_err(|e| self.unreachable(e))?;
+            if matches!(
+                resp.status(),
+                StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+            ) {
+                return Ok(Vec::new());
+            }
+            if !resp.status().is_success() {
+                return Err(error_from(resp).await);
+            }
+            let answer: Answer = resp.json().await.map_err(|e| CoreError::Server {
+                status: 200,
+                message: format!("unexpected answer: {e}"),
+            })?;
+            for item in answer.assets {
+                let Some(sha1) = decode_sha1(&item.checksum) else {
+                    continue;
+                };
+                let Ok(when) = chrono::DateTime::parse_from_rfc3339(&item.file_modified_at) else {
+                    continue;
+                };
+                out.push(Existing {
+                    local_id: item.device_asset_id,
+                    remote_id: item.id,
+                    sha1,
+                    size: item.file_size,
+                    modified_ms: when.timestamp_millis(),
+                });
             }
         }
         Ok(out)
@@ -309,6 +368,26 @@ impl ServerApi {
             .await?;
         Ok((c.id, c.status == "duplicate"))
     }
+}
+
+/// One of this device's assets that the server has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Existing {
+    pub local_id: String,
+    pub remote_id: String,
+    pub sha1: [u8; 20],
+    pub size: u64,
+    pub modified_ms: i64,
+}
+
+/// A SHA-1 as hex (40 characters) or base64 (Immich's spelling).
+fn decode_sha1(s: &str) -> Option<[u8; 20]> {
+    let bytes = if s.len() == 40 {
+        hex::decode(s).ok()?
+    } else {
+        base64::engine::general_purpose::STANDARD.decode(s).ok()?
+    };
+    bytes.try_into().ok()
 }
 
 /// Turns an error answer into a typed error, with the server's message when it sent one.

@@ -97,6 +97,26 @@ CREATE TABLE IF NOT EXISTS thumb_cache (
     PRIMARY KEY (asset_id, size)
 );
 CREATE INDEX IF NOT EXISTS thumb_cache_lru ON thumb_cache(last_used_ms);
+CREATE TABLE IF NOT EXISTS hash_progress (
+    local_id TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    modified_ms INTEGER NOT NULL,
+    state BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS to_hash (
+    local_id TEXT PRIMARY KEY,
+    file_name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    modified_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS background_transfers (
+    id TEXT PRIMARY KEY,
+    local_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
     started_ms INTEGER NOT NULL,
@@ -187,6 +207,39 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// Adds a column that databases made by older versions lack.
+fn add_column(conn: &Connection, table: &str, column: &str, ty: &str) -> CoreResult<()> {
+    let has: bool = conn.query_row(
+        &format!("SELECT COUNT(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"),
+        [column],
+        |r| r.get(0),
+    )?;
+    if !has {
+        conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}"))?;
+    }
+    Ok(())
+}
+
+/// An asset the scan found and has not hashed yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToHash {
+    pub local_id: String,
+    pub file_name: String,
+    pub size: u64,
+    pub modified_ms: i64,
+}
+
+/// A request handed to the OS to carry out while the app is suspended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferRow {
+    pub id: String,
+    pub local_id: String,
+    pub url: String,
+    pub offset: u64,
+    pub length: u64,
+    pub created_ms: i64,
+}
+
 impl StateDb {
     pub fn open(path: &Path) -> CoreResult<Self> {
         let conn = Connection::open(path)?;
@@ -195,6 +248,7 @@ impl StateDb {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)?;
+        add_column(&conn, "backup", "last_hint", "TEXT")?;
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -406,14 +460,157 @@ impl StateDb {
     }
 
     /// A failure that retrying now will not fix (unreadable file, quota): kept, retried on the
-    /// next scan.
-    pub fn mark_failed(&self, local_id: &str, error: &str) -> CoreResult<()> {
+    /// next scan. `hint` says what the user can do about it.
+    pub fn mark_failed(&self, local_id: &str, error: &str, hint: &str) -> CoreResult<()> {
         self.conn()?.execute(
             "UPDATE backup SET state = 'failed', attempts = attempts + 1, last_error = ?2, \
-             updated_ms = ?3 WHERE local_id = ?1",
-            params![local_id, error, now_ms()],
+             last_hint = ?3, updated_ms = ?4 WHERE local_id = ?1",
+            params![local_id, error, hint, now_ms()],
         )?;
         Ok(())
+    }
+
+    /// Every row not yet backed up (queued or failed), with the failure hint, in upload order.
+    pub fn unfinished(&self) -> CoreResult<Vec<(BackupRow, Option<String>)>> {
+        let c = self.conn()?;
+        let mut stmt = c.prepare(&format!(
+            "SELECT {COLUMNS}, last_hint FROM backup WHERE state != 'done' \
+             ORDER BY state = 'failed', created_ms DESC"
+        ))?;
+        let rows = stmt.query_map([], |r| Ok((row(r)?, r.get(15)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// A saved partial hash of this exact file version (28-byte `Sha1State` checkpoint).
+    pub fn hash_progress(
+        &self,
+        local_id: &str,
+        size: u64,
+        modified_ms: i64,
+    ) -> CoreResult<Option<Vec<u8>>> {
+        Ok(self
+            .conn()?
+            .query_row(
+                "SELECT state FROM hash_progress WHERE local_id = ?1 AND size = ?2 AND modified_ms = ?3",
+                params![local_id, size as i64, modified_ms],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn save_hash_progress(
+        &self,
+        local_id: &str,
+        size: u64,
+        modified_ms: i64,
+        state: &[u8],
+    ) -> CoreResult<()> {
+        self.conn()?.execute(
+            "INSERT OR REPLACE INTO hash_progress (local_id, size, modified_ms, state) VALUES (?1, ?2, ?3, ?4)",
+            params![local_id, size as i64, modified_ms, state],
+        )?;
+        Ok(())
+    }
+
+    /// The hash is complete (or the file is gone): its partial state and to-hash entry go.
+    pub fn hashed(&self, local_id: &str) -> CoreResult<()> {
+        let c = self.conn()?;
+        c.execute("DELETE FROM hash_progress WHERE local_id = ?1", [local_id])?;
+        c.execute("DELETE FROM to_hash WHERE local_id = ?1", [local_id])?;
+        Ok(())
+    }
+
+    /// What the latest scan found to hash, replacing the previous list.
+    pub fn replace_to_hash(&self, items: &[ToHash]) -> CoreResult<()> {
+        let c = self.conn()?;
+        c.execute("DELETE FROM to_hash", [])?;
+        let mut stmt = c.prepare_cached(
+            "INSERT OR REPLACE INTO to_hash (local_id, file_name, size, modified_ms) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for t in items {
+            stmt.execute(params![
+                t.local_id,
+                t.file_name,
+                t.size as i64,
+                t.modified_ms
+            ])?;
+        }
+        c.execute(
+            "DELETE FROM hash_progress WHERE local_id NOT IN (SELECT local_id FROM to_hash)",
+            [],
+        )?;
+        Ok(())
+    }
+
+    /// Assets waiting to be hashed, with how many bytes of each are hashed already.
+    pub fn to_hash(&self) -> CoreResult<Vec<(ToHash, u64)>> {
+        let c = self.conn()?;
+        let mut stmt = c.prepare(
+            "SELECT t.local_id, t.file_name, t.size, t.modified_ms, p.state FROM to_hash t \
+             LEFT JOIN hash_progress p ON p.local_id = t.local_id \
+             AND p.size = t.size AND p.modified_ms = t.modified_ms ORDER BY t.local_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let state: Option<Vec<u8>> = r.get(4)?;
+            let done = state
+                .and_then(|s| crate::hash::Sha1State::restore(&s))
+                .map_or(0, |s| s.len());
+            Ok((
+                ToHash {
+                    local_id: r.get(0)?,
+                    file_name: r.get(1)?,
+                    size: r.get::<_, i64>(2)? as u64,
+                    modified_ms: r.get(3)?,
+                },
+                done,
+            ))
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    pub fn add_transfer(&self, t: &TransferRow) -> CoreResult<()> {
+        self.conn()?.execute(
+            "INSERT INTO background_transfers (id, local_id, url, offset, length, created_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                t.id,
+                t.local_id,
+                t.url,
+                t.offset as i64,
+                t.length as i64,
+                t.created_ms
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn transfers(&self) -> CoreResult<Vec<TransferRow>> {
+        let c = self.conn()?;
+        let mut stmt = c.prepare(
+            "SELECT id, local_id, url, offset, length, created_ms FROM background_transfers \
+             ORDER BY created_ms",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(TransferRow {
+                id: r.get(0)?,
+                local_id: r.get(1)?,
+                url: r.get(2)?,
+                offset: r.get::<_, i64>(3)? as u64,
+                length: r.get::<_, i64>(4)? as u64,
+                created_ms: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Removes a transfer record, answering it (`None` when the id is unknown).
+    pub fn take_transfer(&self, id: &str) -> CoreResult<Option<TransferRow>> {
+        let t = self.transfers()?.into_iter().find(|t| t.id == id);
+        if t.is_some() {
+            self.conn()?
+                .execute("DELETE FROM background_transfers WHERE id = ?1", [id])?;
+        }
+        Ok(t)
     }
 
     /// The asset is gone from the library: forget it (and its cached hash).
@@ -421,6 +618,7 @@ impl StateDb {
         let c = self.conn()?;
         c.execute("DELETE FROM backup WHERE local_id = ?1", [local_id])?;
         c.execute("DELETE FROM hash_cache WHERE local_id = ?1", [local_id])?;
+        c.execute("DELETE FROM hash_progress WHERE local_id = ?1", [local_id])?;
         Ok(())
     }
 
@@ -478,6 +676,15 @@ impl StateDb {
                 _ => counts.failed += n as u64,
             }
         }
+        // Found but not hashed yet: queued too, as far as the user can tell.
+        let (n, bytes): (i64, i64) = c.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM to_hash WHERE local_id NOT IN \
+             (SELECT local_id FROM backup WHERE state = 'queued')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        counts.queued += n as u64;
+        counts.queued_bytes += bytes as u64;
         Ok(counts)
     }
 
@@ -649,7 +856,7 @@ mod tests {
             QUEUED
         );
 
-        db.mark_failed("a", "unreadable").unwrap();
+        db.mark_failed("a", "unreadable", "check it").unwrap();
         assert_eq!(db.counts().unwrap().failed, 1);
         assert_eq!(
             db.record_scanned("a", &[8; 20], 1, 3, 2, "a.jpg", &albums)

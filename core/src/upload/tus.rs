@@ -10,7 +10,10 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, Response, StatusCode, Url};
 use std::time::Duration;
 
-const TUS_VERSION: &str = "1.0.0";
+use crate::wire::{
+    ASSET_ID, ASSET_STATUS, PATCH_CONTENT_TYPE, TUS_RESUMABLE, TUS_VERSION, UPLOAD_LENGTH,
+    UPLOAD_METADATA, UPLOAD_OFFSET,
+};
 
 #[derive(Clone)]
 pub struct TusClient {
@@ -72,7 +75,7 @@ impl TusClient {
         self.http
             .request(method, url)
             .headers(self.headers.clone())
-            .header("tus-resumable", TUS_VERSION)
+            .header(TUS_RESUMABLE, TUS_VERSION)
     }
 
     fn unreachable(&self, e: reqwest::Error) -> CoreError {
@@ -92,8 +95,8 @@ impl TusClient {
             .join(",");
         let resp = self
             .req(Method::POST, self.endpoint.as_str())
-            .header("upload-length", length)
-            .header("upload-metadata", meta)
+            .header(UPLOAD_LENGTH, length)
+            .header(UPLOAD_METADATA, meta)
             .send()
             .await
             .map_err(|e| self.unreachable(e))?;
@@ -114,7 +117,7 @@ impl TusClient {
             .to_string();
         Ok(Created {
             url,
-            offset: header_u64(&resp, "upload-offset").unwrap_or(0),
+            offset: header_u64(&resp, UPLOAD_OFFSET).unwrap_or(0),
             finished: finished(&resp),
         })
     }
@@ -129,14 +132,13 @@ impl TusClient {
             .map_err(|e| self.unreachable(e))?;
         match resp.status() {
             s if s.is_success() => {
-                let offset =
-                    header_u64(&resp, "upload-offset").ok_or_else(|| CoreError::Server {
-                        status: s.as_u16(),
-                        message: "HEAD answered without Upload-Offset".into(),
-                    })?;
+                let offset = header_u64(&resp, UPLOAD_OFFSET).ok_or_else(|| CoreError::Server {
+                    status: s.as_u16(),
+                    message: "HEAD answered without Upload-Offset".into(),
+                })?;
                 Ok(Some(Head {
                     offset,
-                    length: header_u64(&resp, "upload-length"),
+                    length: header_u64(&resp, UPLOAD_LENGTH),
                     finished: finished(&resp),
                 }))
             }
@@ -155,8 +157,8 @@ impl TusClient {
     ) -> CoreResult<Patched> {
         let resp = self
             .req(Method::PATCH, url)
-            .header("upload-offset", offset)
-            .header("content-type", "application/offset+octet-stream")
+            .header(UPLOAD_OFFSET, offset)
+            .header("content-type", PATCH_CONTENT_TYPE)
             .header("content-length", len)
             .body(body)
             .send()
@@ -164,11 +166,10 @@ impl TusClient {
             .map_err(|e| self.unreachable(e))?;
         match resp.status().as_u16() {
             200 | 204 => {
-                let offset =
-                    header_u64(&resp, "upload-offset").ok_or_else(|| CoreError::Server {
-                        status: 204,
-                        message: "PATCH answered without Upload-Offset".into(),
-                    })?;
+                let offset = header_u64(&resp, UPLOAD_OFFSET).ok_or_else(|| CoreError::Server {
+                    status: 204,
+                    message: "PATCH answered without Upload-Offset".into(),
+                })?;
                 Ok(Patched::Advanced {
                     offset,
                     finished: finished(&resp),
@@ -202,8 +203,8 @@ fn header_u64(resp: &Response, name: &str) -> Option<u64> {
 }
 
 fn finished(resp: &Response) -> Option<Finished> {
-    let asset_id = header(resp, "shoebox-asset-id")?;
-    let duplicate = header(resp, "shoebox-asset-status").is_some_and(|s| s == "duplicate");
+    let asset_id = header(resp, ASSET_ID)?;
+    let duplicate = header(resp, ASSET_STATUS).is_some_and(|s| s == "duplicate");
     Some(Finished {
         asset_id,
         duplicate,
