@@ -69,7 +69,7 @@ impl From<CoreError> for ShoeboxError {
             CoreError::Database(_) => Self::Database { message, hint },
             CoreError::StateDir { .. } => Self::StateDir { message, hint },
             CoreError::Config(_) => Self::Config { message, hint },
-            CoreError::Cancelled => Self::Cancelled { message, hint },
+            CoreError::Cancelled | CoreError::Stopped(_) => Self::Cancelled { message, hint },
         }
     }
 }

@@ -221,6 +221,46 @@ impl Shoebox {
         self.engine.cancel();
     }
 
+    /// The photo library changed (ContentObserver, PHPhotoLibraryChangeObserver): a running
+    /// backup rescans and takes new photos in at once, beside any big video in flight.
+    pub fn library_changed(&self) {
+        self.engine.library_changed();
+    }
+
+    /// Everything not backed up yet, each with what it is waiting for (hashing, uploading n of
+    /// m bytes, Wi-Fi, the charger, the next background window, a retry, a failure and its fix).
+    pub fn pending(&self) -> Result<Vec<PendingItem>> {
+        Ok(self.engine.pending()?.into_iter().map(Into::into).collect())
+    }
+
+    /// Up to `limit` ready-to-send requests for the OS to carry out while the app is
+    /// suspended (iOS background URLSession, Android long-running work). Obeys the policy: an
+    /// empty list while it forbids the network. Report each back with
+    /// `background_transfer_finished`.
+    pub async fn background_transfers(&self, limit: u32) -> Result<Vec<BackgroundTransfer>> {
+        let engine = self.engine.clone();
+        match on_runtime(async move { engine.background_transfers(limit).await }).await {
+            Ok(t) => Ok(t.into_iter().map(Into::into).collect()),
+            Err(ShoeboxError::Cancelled { .. }) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The OS finished a background transfer: its HTTP status (0 when it failed or was lost)
+    /// and response headers. Only the server's answer advances the upload.
+    pub fn background_transfer_finished(
+        &self,
+        id: String,
+        status: u16,
+        headers: Vec<HttpHeader>,
+    ) -> Result<()> {
+        let headers: Vec<(String, String)> =
+            headers.into_iter().map(|h| (h.name, h.value)).collect();
+        Ok(self
+            .engine
+            .background_transfer_finished(&id, status, &headers)?)
+    }
+
     pub fn status(&self) -> Result<Status> {
         Ok(self.engine.status()?.into())
     }

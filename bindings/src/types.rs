@@ -87,10 +87,16 @@ pub struct Settings {
     pub album_sync: bool,
     /// Files uploaded at the same time (1..=16).
     pub parallel_uploads: u32,
+    /// Files larger than this (bytes) upload in their own lane, so photos keep flowing while a
+    /// video uploads (default 100 MiB).
+    pub large_file_threshold: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum PauseReason {
+    /// The platform has not reported the network and power state yet (`set_network`,
+    /// `set_power`): nothing is sent until it has.
+    StateUnknown,
     NoNetwork,
     /// Wi-Fi only is on and the connection is cellular or metered.
     WaitingForWifi,
@@ -165,9 +171,70 @@ pub struct ScanReport {
     pub assets: u64,
     pub hashed_files: u64,
     pub hashed_bytes: u64,
+    /// Taken over from the server's record of this device (after a reinstall), unread.
+    pub adopted: u64,
     pub already_on_server: u64,
     pub queued: u64,
+    /// Still to hash when the scan had to stop (the next window goes on).
+    pub unhashed: u64,
     pub failures: Vec<FileFailure>,
+}
+
+/// What a file not yet backed up is waiting for.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum PendingState {
+    WaitingToHash,
+    Hashing {
+        hashed: u64,
+    },
+    Queued,
+    /// No backup is running; the platform grants the next window.
+    WaitingForWindow,
+    Paused {
+        reason: PauseReason,
+    },
+    Uploading {
+        sent: u64,
+        total: u64,
+    },
+    RetryAt {
+        at_ms: i64,
+        error: String,
+    },
+    Failed {
+        reason: String,
+        hint: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PendingItem {
+    pub local_id: String,
+    pub file_name: String,
+    pub size: u64,
+    /// In the large-file lane.
+    pub large: bool,
+    pub state: PendingState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HttpHeader {
+    pub name: String,
+    pub value: String,
+}
+
+/// A request for the OS to send while the app is suspended (iOS background URLSession upload
+/// task from a file, Android long-running work). The body is `length` bytes of the asset
+/// `local_id` from `offset`, read through the app's own `PhotoLibrary`.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct BackgroundTransfer {
+    pub id: String,
+    pub local_id: String,
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<HttpHeader>,
+    pub offset: u64,
+    pub length: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -365,6 +432,7 @@ impl From<Settings> for core::Settings {
             charging_only: s.charging_only,
             album_sync: s.album_sync,
             parallel_uploads: s.parallel_uploads,
+            large_file_threshold: s.large_file_threshold,
         }
     }
 }
@@ -376,6 +444,7 @@ impl From<core::Settings> for Settings {
             charging_only: s.charging_only,
             album_sync: s.album_sync,
             parallel_uploads: s.parallel_uploads,
+            large_file_threshold: s.large_file_threshold,
         }
     }
 }
@@ -383,6 +452,7 @@ impl From<core::Settings> for Settings {
 impl From<core::PauseReason> for PauseReason {
     fn from(r: core::PauseReason) -> Self {
         match r {
+            core::PauseReason::StateUnknown => Self::StateUnknown,
             core::PauseReason::NoNetwork => Self::NoNetwork,
             core::PauseReason::WaitingForWifi => Self::WaitingForWifi,
             core::PauseReason::WaitingForCharger => Self::WaitingForCharger,
@@ -482,9 +552,59 @@ impl From<core::ScanReport> for ScanReport {
             assets: s.assets,
             hashed_files: s.hashed_files,
             hashed_bytes: s.hashed_bytes,
+            adopted: s.adopted,
             already_on_server: s.already_on_server,
             queued: s.queued,
+            unhashed: s.unhashed,
             failures: s.failures.iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<core::PendingState> for PendingState {
+    fn from(s: core::PendingState) -> Self {
+        use core::PendingState as P;
+        match s {
+            P::WaitingToHash => Self::WaitingToHash,
+            P::Hashing { hashed } => Self::Hashing { hashed },
+            P::Queued => Self::Queued,
+            P::WaitingForWindow => Self::WaitingForWindow,
+            P::Paused(reason) => Self::Paused {
+                reason: reason.into(),
+            },
+            P::Uploading { sent, total } => Self::Uploading { sent, total },
+            P::RetryAt { at_ms, error } => Self::RetryAt { at_ms, error },
+            P::Failed { reason, hint } => Self::Failed { reason, hint },
+        }
+    }
+}
+
+impl From<core::PendingItem> for PendingItem {
+    fn from(p: core::PendingItem) -> Self {
+        Self {
+            local_id: p.local_id,
+            file_name: p.file_name,
+            size: p.size,
+            large: p.large,
+            state: p.state.into(),
+        }
+    }
+}
+
+impl From<core::BackgroundTransfer> for BackgroundTransfer {
+    fn from(t: core::BackgroundTransfer) -> Self {
+        Self {
+            id: t.id,
+            local_id: t.local_id,
+            method: t.method,
+            url: t.url,
+            headers: t
+                .headers
+                .into_iter()
+                .map(|(name, value)| HttpHeader { name, value })
+                .collect(),
+            offset: t.offset,
+            length: t.length,
         }
     }
 }

@@ -86,7 +86,12 @@ class ShoeboxTest {
 
     private fun apiKey(): String = runBlocking { login(server.baseUrl, TestServer.EMAIL, TestServer.PASSWORD, "kotlin-test") }
 
-    private fun open(key: String, observer: ProgressObserver? = null, state: String = "state"): Shoebox =
+    private fun open(
+        key: String,
+        observer: ProgressObserver? = null,
+        state: String = "state",
+        reportState: Boolean = true,
+    ): Shoebox =
         Shoebox(
             ShoeboxConfig(
                 serverUrl = server.baseUrl,
@@ -97,7 +102,14 @@ class ShoeboxTest {
             ),
             lib,
             observer,
-        ).also { opened.add(it) }
+        ).also {
+            opened.add(it)
+            // The platform glue reports network and power before any run (unknown allows nothing).
+            if (reportState) {
+                it.setNetwork(wifi())
+                it.setPower(PowerState(charging = true, lowPower = false))
+            }
+        }
 
     private fun wifi() = NetworkState(NetworkKind.WIFI, false)
     private fun cellular() = NetworkState(NetworkKind.CELLULAR, true)
@@ -146,6 +158,30 @@ class ShoeboxTest {
         assertEquals(0uL, again.uploaded)
         assertEquals(0uL, again.scan.hashedFiles)
         assertEquals(before, lib.bytesRead.get())
+    }
+
+    @Test
+    fun nothingIsSentUntilThePlatformReportsItsStateAndPendingSaysWhy() = runBlocking {
+        repeat(2) { lib.add("camera", "IMG_$it.jpg", 120_000, seed = 300 + it) }
+        val shoebox = open(apiKey(), reportState = false)
+        val unknown = shoebox.runFor(30uL)
+        assertEquals(StopReason.Paused(PauseReason.STATE_UNKNOWN), unknown.stopped)
+        assertEquals(0uL, unknown.bytesSent)
+        // Nothing hashed or queued yet: the scan stopped before any network request.
+        val waiting = shoebox.pending()
+        assertEquals(2, waiting.size)
+        assertTrue("$waiting", waiting.all { it.state == PendingState.WaitingToHash || it.state is PendingState.Paused })
+
+        shoebox.setNetwork(wifi())
+        shoebox.setPower(PowerState(charging = false, lowPower = false))
+        val done = shoebox.runFor(60uL)
+        assertNull("${done.stopped}", done.stopped)
+        assertEquals(2uL, done.uploaded)
+        assertTrue(shoebox.pending().isEmpty())
+
+        // A file the server refuses for good shows as failed, with what to do.
+        shoebox.libraryChanged()
+        assertEquals(0, shoebox.pending().size)
     }
 
     @Test
