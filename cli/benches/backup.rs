@@ -255,7 +255,7 @@ fn verdict(ok: bool) -> &'static str {
 }
 
 fn engine(url: &str, key: &str, state: &Path, lib: &Path) -> Result<BackupEngine> {
-    Ok(BackupEngine::open(
+    let engine = BackupEngine::open(
         EngineConfig {
             server_url: url.to_owned(),
             api_key: key.to_owned(),
@@ -264,7 +264,11 @@ fn engine(url: &str, key: &str, state: &Path, lib: &Path) -> Result<BackupEngine
         },
         Arc::new(FsLibrary::new(lib)?),
         None,
-    )?)
+    )?;
+    let (network, power) = shoebox_core::policy::Policy::desktop();
+    engine.set_network(network);
+    engine.set_power(power);
+    Ok(engine)
 }
 
 /// Runs `shoebox backup`; returns (seconds, peak RSS in KiB sampled from /proc).

@@ -7,9 +7,10 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use sha1::{Digest, Sha1};
+use shoebox_core::policy::Policy;
 use shoebox_core::{
     AlbumSelection, BackupEngine, EngineConfig, FileFailure, FsLibrary, Phase, PhotoLibrary,
-    Progress, ProgressObserver, RunReport,
+    Progress, ProgressObserver, RunReport, StopReason,
 };
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,8 +28,12 @@ pub struct BackupArgs {
     #[arg(long = "exclude-album")]
     exclude: Vec<String>,
     /// Keep running and back up new files as they appear.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "for_secs")]
     watch: bool,
+    /// Run one bounded window of this many seconds (as a phone's background task does) and
+    /// stop cleanly; exit 0 when it ended with work left (run again to go on).
+    #[arg(long = "for", value_name = "SECONDS")]
+    for_secs: Option<u64>,
     /// No progress bar (for logs and scripts).
     #[arg(long)]
     no_progress: bool,
@@ -148,6 +153,10 @@ pub async fn run(dirs: &StateDirs, args: BackupArgs) -> Result<ExitCode> {
         Some(observer),
     )?;
     engine.set_selection(selection)?;
+    // A computer: unmetered network and mains power (a phone's platform glue reports its own).
+    let (network, power) = Policy::desktop();
+    engine.set_network(network);
+    engine.set_power(power);
     crate::timeline::remember_library(dirs, library.root())?;
     let mut settings = engine.settings();
     settings.parallel_uploads = args.parallel.clamp(1, 16);
@@ -160,9 +169,16 @@ pub async fn run(dirs: &StateDirs, args: BackupArgs) -> Result<ExitCode> {
         }
     });
 
-    let report = engine.run().await.context("backup failed")?;
+    let report = match args.for_secs {
+        Some(secs) => engine.run_for(Duration::from_secs(secs)).await,
+        None => engine.run().await,
+    }
+    .context("backup failed")?;
     bar.finish_and_clear();
     let mut failed = summarize(&report, args.json);
+    if args.for_secs.is_some() {
+        return Ok(exit_code(failed));
+    }
     if !args.watch || report.stopped.is_some() {
         return Ok(exit_code(failed));
     }
@@ -207,6 +223,8 @@ fn summarize(r: &RunReport, as_json: bool) -> bool {
             "bytes_sent": r.bytes_sent,
             "hashed_files": r.scan.hashed_files,
             "hashed_bytes": r.scan.hashed_bytes,
+            "adopted": r.scan.adopted,
+            "unhashed": r.scan.unhashed,
             "already_on_server": r.scan.already_on_server,
             "remaining": r.remaining,
             "stopped": r.stopped.map(|s| format!("{s:?}")),
@@ -231,8 +249,19 @@ fn summarize(r: &RunReport, as_json: bool) -> bool {
         for f in failures {
             println!("  {}: {} — {}", f.local_id, f.message, f.hint);
         }
-        if let Some(s) = r.stopped {
-            println!("Stopped early: {s:?}.");
+        if r.scan.adopted > 0 {
+            println!(
+                "Recognised {} file(s) this device backed up before (nothing read).",
+                r.scan.adopted
+            );
+        }
+        match r.stopped {
+            Some(StopReason::Deadline) => println!(
+                "The window ended with {} file(s) left; run again to go on.",
+                r.remaining
+            ),
+            Some(s) => println!("Stopped early: {s:?}."),
+            None => {}
         }
     }
     !failures.is_empty()

@@ -50,6 +50,9 @@ enum Command {
     Status {
         #[arg(long)]
         json: bool,
+        /// List every file not backed up yet and what it waits for.
+        #[arg(long)]
+        pending: bool,
     },
     /// Show the timeline (this computer's library merged with the server's), by month.
     Timeline(timeline::TimelineArgs),
@@ -92,7 +95,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => rt.block_on(credentials::login(&dirs, &url, key, email, password)),
         Command::Albums { dir } => albums(&dir),
         Command::Backup(args) => rt.block_on(backup::run(&dirs, args)),
-        Command::Status { json } => status::show(&dirs, json),
+        Command::Status { json, pending } => match pending {
+            true => status::pending(&dirs, json),
+            false => status::show(&dirs, json),
+        },
         Command::Timeline(args) => rt.block_on(timeline::show(&dirs, args)),
         Command::Thumb(args) => rt.block_on(timeline::thumb(&dirs, args)),
         Command::Hash { files } => hash(&files),

@@ -1,30 +1,131 @@
 //! `shoebox status`: the queue (queued, backed up, failed with reasons) and the last run of
-//! every library this state directory has backed up.
+//! every library this state directory has backed up; `--pending` lists each file not backed
+//! up yet with what it waits for.
 
 use crate::backup::human_bytes;
 use crate::credentials::StateDirs;
 use anyhow::Result;
 use serde_json::json;
+use shoebox_core::engine::SETTINGS_KEY;
+use shoebox_core::engine::pending::{self, LiveView};
 use shoebox_core::state::StateDb;
+use shoebox_core::{PendingState, Settings};
 use std::process::ExitCode;
 
-pub fn show(dirs: &StateDirs, as_json: bool) -> Result<ExitCode> {
+/// Every library's client database under the state directory: (library id, database).
+fn databases(dirs: &StateDirs) -> Result<Vec<(String, StateDb)>> {
     let root = dirs.data.join("libraries");
-    let mut libraries = Vec::new();
+    let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(&root) {
         for entry in entries.flatten() {
             let db_path = entry.path().join("shoebox-client.db");
             if !db_path.exists() {
                 continue;
             }
-            let db = StateDb::open(&db_path)?;
-            libraries.push((
+            out.push((
                 entry.file_name().to_string_lossy().into_owned(),
-                db.counts()?,
-                db.last_run()?,
-                db.failures()?,
+                StateDb::open(&db_path)?,
             ));
         }
+    }
+    Ok(out)
+}
+
+/// A state as one word for scripts and a sentence for people.
+fn describe(state: &PendingState) -> (&'static str, String) {
+    match state {
+        PendingState::WaitingToHash => ("waiting_to_hash", "waiting to be hashed".into()),
+        PendingState::Hashing { hashed } => (
+            "hashing",
+            format!("hashing ({} done)", human_bytes(*hashed)),
+        ),
+        PendingState::Queued => ("queued", "queued".into()),
+        PendingState::WaitingForWindow => (
+            "waiting_for_window",
+            "waiting for the next backup run".into(),
+        ),
+        PendingState::Paused(reason) => ("paused", reason.describe().into()),
+        PendingState::Uploading { sent, total } => (
+            "uploading",
+            format!(
+                "uploading {} of {}",
+                human_bytes(*sent),
+                human_bytes(*total)
+            ),
+        ),
+        PendingState::RetryAt { at_ms, error } => {
+            let at = chrono::DateTime::from_timestamp_millis(*at_ms)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default();
+            ("retry_at", format!("retrying at {at} after: {error}"))
+        }
+        PendingState::Failed { reason, hint } => ("failed", format!("failed: {reason} — {hint}")),
+    }
+}
+
+/// `shoebox status --pending`: read from the databases, so a run in another process shows as
+/// queued files (with their acknowledged bytes).
+pub fn pending(dirs: &StateDirs, as_json: bool) -> Result<ExitCode> {
+    let mut out = Vec::new();
+    for (library, db) in databases(dirs)? {
+        let settings: Settings = db.setting(SETTINGS_KEY)?.unwrap_or_default();
+        for item in pending::pending(&db, settings.large_file_threshold, &LiveView::default())? {
+            let sent = db.get(&item.local_id)?.map_or(0, |r| r.acked_offset);
+            out.push((library.clone(), item, sent));
+        }
+    }
+    if as_json {
+        let items: Vec<_> = out
+            .iter()
+            .map(|(library, item, sent)| {
+                let (state, text) = describe(&item.state);
+                let mut v = json!({
+                    "library": library, "file": item.local_id, "name": item.file_name,
+                    "size": item.size, "large": item.large, "state": state,
+                    "description": text, "sent": sent,
+                });
+                match &item.state {
+                    PendingState::Hashing { hashed } => v["hashed"] = json!(hashed),
+                    PendingState::RetryAt { at_ms, error } => {
+                        v["retry_at_ms"] = json!(at_ms);
+                        v["error"] = json!(error);
+                    }
+                    PendingState::Failed { reason, hint } => {
+                        v["error"] = json!(reason);
+                        v["hint"] = json!(hint);
+                    }
+                    _ => {}
+                }
+                v
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(items));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if out.is_empty() {
+        println!("Nothing pending: everything found is backed up.");
+    }
+    for (_, item, sent) in &out {
+        let (_, text) = describe(&item.state);
+        let lane = if item.large { " [large]" } else { "" };
+        let partial = if *sent > 0 {
+            format!(" ({} on the server)", human_bytes(*sent))
+        } else {
+            String::new()
+        };
+        println!(
+            "{} ({}){lane}: {text}{partial}",
+            item.local_id,
+            human_bytes(item.size)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn show(dirs: &StateDirs, as_json: bool) -> Result<ExitCode> {
+    let mut libraries = Vec::new();
+    for (id, db) in databases(dirs)? {
+        libraries.push((id, db.counts()?, db.last_run()?, db.failures()?));
     }
     if as_json {
         let out: Vec<_> = libraries
