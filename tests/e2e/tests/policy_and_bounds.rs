@@ -1,5 +1,6 @@
-//! Issue 5: "Network state switched to cellular mid-file with Wi-Fi-only on: pauses at a chunk
-//! boundary, sends nothing more; back on Wi-Fi: resumes from the offset", plus bounded runs:
+//! Issue 5: "Network state switched to cellular mid-file with Wi-Fi-only on: pauses, sends
+//! nothing more (issue 12: the chunk in flight is aborted at once; the server keeps what it
+//! received); back on Wi-Fi: resumes from the offset", plus bounded runs:
 //! `run_for(deadline)` stops cleanly before the deadline with a consistent queue, and
 //! `cancel()` stops promptly.
 
@@ -66,11 +67,6 @@ async fn cellular_with_wifi_only_pauses_at_chunk_boundary_and_resumes_from_offse
         "server offset {offset} after {paused_at} bytes"
     );
     eprintln!("switched at {at_switch} bytes, paused at {paused_at}, server offset {offset}");
-    assert_eq!(
-        offset % (256 * 1024),
-        0,
-        "paused at a chunk boundary: the server holds whole chunks ({offset})"
-    );
 
     proxy.throttle(0);
     engine.set_network(WIFI);

@@ -1109,8 +1109,9 @@ pub fn state_dir() -> TempDir {
         .unwrap()
 }
 
+/// An engine as the desktop CLI has it: an unmetered network and mains power reported.
 pub fn engine(url: &str, key: &str, state: &Path, library: Arc<dyn PhotoLibrary>) -> BackupEngine {
-    BackupEngine::open(
+    let engine = BackupEngine::open(
         EngineConfig {
             server_url: url.to_string(),
             api_key: key.to_string(),
@@ -1120,7 +1121,11 @@ pub fn engine(url: &str, key: &str, state: &Path, library: Arc<dyn PhotoLibrary>
         library,
         None,
     )
-    .expect("open engine")
+    .expect("open engine");
+    let (network, power) = shoebox_core::policy::Policy::desktop();
+    engine.set_network(network);
+    engine.set_power(power);
+    engine
 }
 
 // ---------------------------------------------------------------------------------------------
