@@ -16,6 +16,7 @@ mod ml;
 mod people;
 mod routes;
 mod storage;
+mod store;
 mod upload;
 mod users;
 mod web;

@@ -1,6 +1,7 @@
 //! Assets: the stored-original record, its Immich JSON shape, checksum parsing, and the queries
 //! every asset endpoint shares (always scoped to the owner).
 
+pub mod device;
 pub mod ingest;
 
 use crate::error::ApiError;
@@ -314,7 +315,7 @@ pub struct AssetMeta {
 }
 
 pub const VISIBILITIES: &[&str] = &["timeline", "archive", "hidden", "locked"];
-const MAX_NAME: usize = 255;
+pub const MAX_NAME: usize = 255;
 const MAX_ALBUMS: usize = 100;
 
 impl AssetMeta {
@@ -365,7 +366,9 @@ impl AssetMeta {
     }
 }
 
-fn clean_text(s: &str, max: usize) -> String {
+/// `s` without control characters, at most `max` characters, trimmed: how device ids, album
+/// names and the like are stored.
+pub fn clean_text(s: &str, max: usize) -> String {
     s.chars()
         .filter(|c| !c.is_control())
         .take(max)

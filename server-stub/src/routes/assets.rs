@@ -4,7 +4,7 @@
 use crate::access::{self, Principal};
 use crate::app::AppState;
 use crate::assets::ingest::{self, Staged};
-use crate::assets::{self, AssetMeta, parse_checksum};
+use crate::assets::{self, AssetMeta, device, parse_checksum};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::media::xmp;
@@ -33,6 +33,10 @@ pub fn routes() -> Router<AppState> {
                 .put(update_many),
         )
         .route("/assets/bulk-upload-check", post(bulk_upload_check))
+        .route(
+            "/assets/exist",
+            post(exist).layer(DefaultBodyLimit::max(EXIST_BODY_LIMIT)),
+        )
         .route("/assets/{id}", get(get_one).put(update_one))
         .route("/assets/{id}/original", get(original))
 }
@@ -346,6 +350,100 @@ async fn bulk_upload_check(
         })
         .collect::<Vec<_>>();
     Ok(Json(json!({"results": results})))
+}
+
+/// Room for the largest legal `POST /api/assets/exist` body (every id at its longest, escaped).
+const EXIST_BODY_LIMIT: usize = 2 * device::MAX_IDS * device::MAX_ID_BYTES + 64 * 1024;
+
+/// The checked fields of Immich's `CheckExistingAssetsDto`.
+fn exist_request(body: &Value) -> ApiResult<(String, Vec<String>)> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ApiError::bad_request("expected a JSON object"))?;
+    let device_id = match obj.get("deviceId") {
+        Some(Value::String(s)) => s.clone(),
+        None | Some(Value::Null) => return Err(ApiError::bad_request("deviceId is required")),
+        Some(_) => return Err(ApiError::bad_request("deviceId must be a string")),
+    };
+    if device_id.len() > device::MAX_ID_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "deviceId is longer than {} bytes",
+            device::MAX_ID_BYTES
+        )));
+    }
+    if device::stored_form(&device_id).is_empty() {
+        return Err(ApiError::bad_request("deviceId must not be empty"));
+    }
+    let ids = match obj.get("deviceAssetIds") {
+        Some(Value::Array(a)) => a,
+        None | Some(Value::Null) => {
+            return Err(ApiError::bad_request("deviceAssetIds is required"));
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "deviceAssetIds must be an array of strings",
+            ));
+        }
+    };
+    if ids.len() > device::MAX_IDS {
+        return Err(ApiError::bad_request(format!(
+            "deviceAssetIds has {} entries; at most {} per request (send several requests)",
+            ids.len(),
+            device::MAX_IDS
+        )));
+    }
+    let ids = ids
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::String(s) if s.is_empty() => Err(ApiError::bad_request(format!(
+                "deviceAssetIds[{i}] must not be empty"
+            ))),
+            Value::String(s) if s.len() > device::MAX_ID_BYTES => {
+                Err(ApiError::bad_request(format!(
+                    "deviceAssetIds[{i}] is longer than {} bytes",
+                    device::MAX_ID_BYTES
+                )))
+            }
+            Value::String(s) => Ok(s.clone()),
+            _ => Err(ApiError::bad_request(format!(
+                "deviceAssetIds[{i}] must be a string"
+            ))),
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok((device_id, ids))
+}
+
+/// `POST /api/assets/exist`: which of `deviceAssetIds` the caller's device `deviceId` already
+/// backed up (Immich's `existingIds`), plus Shoebox's `assets` with what a reinstalled client
+/// needs to adopt them without re-reading its files.
+async fn exist(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Json<Value>> {
+    let (device_id, ids) = exist_request(&body)?;
+    let found = device::existing(&state.db, &auth.user.id, &device_id, ids).await?;
+    let mut existing_ids: Vec<&str> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for e in &found {
+        if seen.insert(e.requested.as_str()) {
+            existing_ids.push(&e.requested);
+        }
+    }
+    let assets = found
+        .iter()
+        .map(|e| {
+            json!({
+                "deviceAssetId": e.requested,
+                "id": e.asset.id,
+                "checksum": hex::encode(e.asset.checksum),
+                "fileSize": e.asset.file_size,
+                "fileModifiedAt": e.asset.file_modified_at,
+            })
+        })
+        .collect::<Vec<_>>();
+    Ok(Json(json!({"existingIds": existing_ids, "assets": assets})))
 }
 
 /// The asset `raw_id` if the caller may see it (owner, partner, album member, link holder).
