@@ -361,6 +361,19 @@ impl AssetMeta {
         Ok(self)
     }
 
+    /// What a shared-link guest may decide about an upload stored in the owner's library: the
+    /// file and its dates. Visibility, favourite, album names and an asserted checksum are the
+    /// owner's business (and the checksum is never trusted from a guest).
+    pub fn for_guest(self) -> Self {
+        Self {
+            visibility: None,
+            is_favorite: false,
+            albums: Vec::new(),
+            checksum: None,
+            ..self
+        }
+    }
+
     pub fn checksum_bytes(&self) -> Option<[u8; 20]> {
         self.checksum.as_deref().and_then(parse_checksum)
     }

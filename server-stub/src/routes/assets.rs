@@ -86,11 +86,14 @@ async fn upload(
 ) -> ApiResult<Response> {
     let (user, link) = principal.uploader()?;
     let (user, link) = (user.clone(), link.cloned());
-    // A client that already knows the hash can skip sending bytes we have.
-    if let Some(sum) = headers
-        .get("x-immich-checksum")
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_checksum)
+    // A client that already knows the hash can skip sending bytes it has stored before. Only
+    // for its own library: a checksum a guest asserts would turn the link into an oracle for
+    // (and a door to) the owner's assets, so guests always send the bytes.
+    if link.is_none()
+        && let Some(sum) = headers
+            .get("x-immich-checksum")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_checksum)
     {
         let owner = user.id.clone();
         let dup = state
@@ -98,7 +101,6 @@ async fn upload(
             .call(move |c| Ok(assets::find_by_checksum(c, &owner, &sum)?))
             .await?;
         if let Some((id, _)) = dup {
-            file_into_link(&state, link.as_ref(), &id).await?;
             return Ok(upload_response(&id, ingest::Status::Duplicate));
         }
     }
@@ -121,26 +123,18 @@ async fn upload(
             return Err(e);
         }
     };
-    let meta = meta.validate()?;
-    let (id, status) = ingest::ingest(&state, &user.id, staged, meta).await?;
-    file_into_link(&state, link.as_ref(), &id).await?;
-    Ok(upload_response(&id, status))
-}
-
-/// A guest's upload through a shared link lands in the link's album (or asset list).
-pub async fn file_into_link(
-    state: &AppState,
-    link: Option<&access::SharedLink>,
-    asset_id: &str,
-) -> ApiResult<()> {
-    let Some(link) = link.cloned() else {
-        return Ok(());
-    };
-    let id = asset_id.to_owned();
-    state
-        .db
-        .call(move |c| Ok(access::attach_to_link(c, &link, &id)?))
-        .await
+    match link {
+        None => {
+            let meta = meta.validate()?;
+            let (id, status) = ingest::ingest(&state, &user.id, staged, meta).await?;
+            Ok(upload_response(&id, status))
+        }
+        Some(link) => {
+            let meta = meta.for_guest().validate()?;
+            let id = ingest::ingest_through_link(&state, &link, staged, meta).await?;
+            Ok(upload_response(&id, ingest::Status::Created))
+        }
+    }
 }
 
 /// Reads the upload form: text fields into `AssetMeta`, the file streamed into `tmp/`.

@@ -45,3 +45,13 @@ pub fn on_device(
     }
     Ok(out)
 }
+
+/// Whether the owner's asset `id` is on their timeline: not archived, hidden, locked or trashed.
+pub fn on_timeline(c: &Connection, owner_id: &str, id: &str) -> StoreResult<bool> {
+    Ok(c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM assets WHERE id = ?1 AND owner_id = ?2 \
+         AND visibility = 'timeline' AND deleted_at IS NULL)",
+        [id, owner_id],
+        |r| r.get(0),
+    )?)
+}
