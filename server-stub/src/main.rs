@@ -147,7 +147,7 @@ async fn serve(config: config::Config) -> Result<()> {
         db,
         storage,
         config: Arc::new(config.clone()),
-        login_limiter: Arc::default(),
+        throttle: Arc::default(),
         uploads: Arc::default(),
         workers: Arc::default(),
         ml: Arc::new(
