@@ -64,7 +64,7 @@ pub fn link_assets(c: &Connection, link: &SharedLink) -> rusqlite::Result<Vec<As
 }
 
 /// The album of an album link, briefly (Immich's `AlbumResponseDto` without assets).
-fn album_brief(c: &Connection, id: &str) -> rusqlite::Result<Option<Value>> {
+fn album_brief(c: &Connection, id: &str, withhold: bool) -> rusqlite::Result<Option<Value>> {
     optional(c.query_row(
         "SELECT a.id, a.owner_id, a.name, a.description, a.created_at, a.updated_at, \
          (SELECT COUNT(*) FROM album_assets x JOIN assets s ON s.id = x.asset_id \
@@ -74,7 +74,7 @@ fn album_brief(c: &Connection, id: &str) -> rusqlite::Result<Option<Value>> {
         |r| {
             Ok(json!({
                 "id": r.get::<_, String>(0)?,
-                "ownerId": r.get::<_, String>(1)?,
+                "ownerId": if withhold { String::new() } else { r.get::<_, String>(1)? },
                 "albumName": r.get::<_, String>(2)?,
                 "description": r.get::<_, String>(3)?,
                 "createdAt": r.get::<_, String>(4)?,
@@ -111,8 +111,10 @@ pub fn link_json(
     } else {
         vec![]
     };
+    // A guest of a link that hides metadata learns nothing of the owner's account.
+    let withhold = for_guest && !link.show_metadata;
     let album = match &link.album_id {
-        Some(id) => album_brief(c, id)?,
+        Some(id) => album_brief(c, id, withhold)?,
         None => None,
     };
     Ok(json!({
@@ -121,7 +123,7 @@ pub fn link_json(
         "password": null,
         "hasPassword": link.password_hash.is_some(),
         "token": token,
-        "userId": link.user_id,
+        "userId": if withhold { "" } else { link.user_id.as_str() },
         "key": link.key,
         "type": link.link_type.as_str(),
         "createdAt": link.created_at,
@@ -129,7 +131,7 @@ pub fn link_json(
         "assets": assets,
         "album": album,
         "allowUpload": link.allow_upload,
-        "allowDownload": link.allow_download,
+        "allowDownload": if for_guest { link.may_download() } else { link.allow_download },
         "showMetadata": link.show_metadata,
         "slug": null,
     }))

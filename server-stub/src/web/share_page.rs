@@ -240,14 +240,14 @@ fn gallery(
             })
         })
         .collect();
-    let data = json!({"key": link.key, "allowDownload": link.allow_download, "assets": items});
+    let data = json!({"key": link.key, "allowDownload": link.may_download(), "assets": items});
     let description = match (&link.description, link.link_type) {
         (Some(d), access::LinkType::Album) if !d.is_empty() => {
             format!("<p class=\"sub\">{}</p>", escape(d))
         }
         _ => String::new(),
     };
-    let download = if link.allow_download {
+    let download = if link.may_download() {
         "<a id=\"download\" href=\"#\">Download</a>"
     } else {
         ""
