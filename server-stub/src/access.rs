@@ -80,6 +80,13 @@ impl SharedLink {
         })
     }
 
+    /// Whether guests may download originals: the link allows it *and* shows metadata (an
+    /// original carries its EXIF and GPS inside the file, so hiding metadata hides originals,
+    /// as Immich's link dialog couples the two).
+    pub fn may_download(&self) -> bool {
+        self.allow_download && self.show_metadata
+    }
+
     pub fn is_expired(&self) -> bool {
         self.expires_at
             .as_deref()
@@ -327,7 +334,8 @@ impl Granted {
     }
 }
 
-/// Immich's `SanitizedAssetResponseDto`: enough to lay out and show the photo, nothing else.
+/// Immich's `SanitizedAssetResponseDto`: enough to lay out and show the photo, nothing else
+/// (no checksum, owner, file name, EXIF, GPS or file dates; `localDateTime` places it).
 pub fn sanitized_json(a: &Asset) -> Value {
     let full = a.to_json();
     json!({
@@ -341,13 +349,10 @@ pub fn sanitized_json(a: &Asset) -> Value {
         "hasMetadata": false,
         "width": a.width,
         "height": a.height,
-        "ownerId": a.owner_id,
         "isFavorite": false,
         "isArchived": false,
         "isTrashed": false,
         "visibility": "timeline",
-        "fileCreatedAt": a.file_created_at,
-        "checksum": full["checksum"],
     })
 }
 
@@ -399,7 +404,7 @@ pub fn asset(c: &Connection, p: &Principal, id: &str) -> ApiResult<Granted> {
         }),
         Principal::Link { link, .. } => link_covers(c, link, &asset)?.then_some(Level::Viewer {
             show_metadata: link.show_metadata,
-            allow_download: link.allow_download,
+            allow_download: link.may_download(),
         }),
     };
     let level = level.ok_or_else(|| ApiError::not_found("Asset"))?;

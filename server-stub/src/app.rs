@@ -1,7 +1,7 @@
 //! The application: shared state handed to every handler, and the router that mounts each
 //! module's routes under `/api` plus Immich's discovery document.
 
-use crate::auth::rate_limit::LoginLimiter;
+use crate::auth::rate_limit::Throttle;
 use crate::config::Config;
 use crate::db::Db;
 use crate::routes;
@@ -17,7 +17,8 @@ pub struct AppState {
     pub db: Db,
     pub storage: Storage,
     pub config: Arc<Config>,
-    pub login_limiter: Arc<LoginLimiter>,
+    /// Wrong-password backoff for logins and shared-link passwords.
+    pub throttle: Arc<Throttle>,
     pub uploads: Arc<upload::tus::LiveUploads>,
     pub workers: Arc<crate::jobs::worker::Workers>,
     pub ml: Arc<crate::ml::Ml>,

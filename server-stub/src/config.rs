@@ -48,6 +48,10 @@ pub struct Config {
     #[arg(long, env = "SHOEBOX_FACE_DETECTOR", default_value = "scrfd",
           value_parser = crate::ml::vision::FaceDetectorKind::parse)]
     pub face_detector: crate::ml::vision::FaceDetectorKind,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (comma-separated addresses or CIDR
+    /// networks, e.g. `127.0.0.1,10.0.0.0/8`). Default: none, so the TCP peer is the client.
+    #[arg(long, env = "SHOEBOX_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<crate::auth::client::ProxyNet>,
 }
 
 fn parse_switch(s: &str) -> Result<bool, String> {

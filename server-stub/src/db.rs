@@ -279,6 +279,13 @@ CREATE INDEX asset_labels_label ON asset_labels(label);
 -- Asked to run again while running: the job goes back to waiting when it completes.
 ALTER TABLE jobs ADD COLUMN rerun INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 5: `POST /api/assets/exist` looks assets up by what the device calls them; this index
+    // also serves every (owner_id, device_id) query the older index did.
+    r#"
+CREATE INDEX IF NOT EXISTS assets_owner_device_asset
+    ON assets(owner_id, device_id, device_asset_id);
+DROP INDEX IF EXISTS assets_owner_device;
+"#,
 ];
 
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -325,6 +332,25 @@ impl Db {
         })
         .await
         .map_err(|e| ApiError::internal("database task", e))?
+    }
+
+    /// Runs a store function with the connection on a blocking thread (the store's errors,
+    /// not the HTTP edge's; see [`crate::store`]).
+    pub async fn run<T, F>(&self, f: F) -> crate::store::StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> crate::store::StoreResult<T> + Send + 'static,
+    {
+        use crate::store::StoreError;
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StoreError::Task("database lock poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
     /// Synchronous access for start-up work that runs before the server accepts requests.

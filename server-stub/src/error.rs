@@ -145,6 +145,12 @@ impl From<rusqlite::Error> for ApiError {
     }
 }
 
+impl From<crate::store::StoreError> for ApiError {
+    fn from(err: crate::store::StoreError) -> Self {
+        Self::internal("store", err)
+    }
+}
+
 impl From<std::io::Error> for ApiError {
     fn from(err: std::io::Error) -> Self {
         if err.raw_os_error() == Some(libc::ENOSPC) {

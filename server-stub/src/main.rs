@@ -16,6 +16,7 @@ mod ml;
 mod people;
 mod routes;
 mod storage;
+mod store;
 mod upload;
 mod users;
 mod web;
@@ -146,7 +147,7 @@ async fn serve(config: config::Config) -> Result<()> {
         db,
         storage,
         config: Arc::new(config.clone()),
-        login_limiter: Arc::default(),
+        throttle: Arc::default(),
         uploads: Arc::default(),
         workers: Arc::default(),
         ml: Arc::new(

@@ -4,6 +4,9 @@
 use rusqlite::Row;
 use serde_json::{Value, json};
 
+/// The date shown where a date is withheld but the schema requires one.
+pub const WITHHELD_DATE: &str = "1970-01-01T00:00:00.000Z";
+
 pub const COLUMNS: &str = "id, email, name, is_admin, quota_size_bytes, usage_bytes, \
                            should_change_password, created_at, updated_at, deleted_at";
 
@@ -59,6 +62,19 @@ impl User {
             "avatarColor": "primary",
             "profileImagePath": "",
             "profileChangedAt": self.created_at,
+        })
+    }
+
+    /// [`Self::to_public_json`] for a shared link that hides metadata: the schema's fields, with
+    /// the id, email and dates withheld (the display name says who shared).
+    pub fn to_withheld_json(&self) -> Value {
+        json!({
+            "id": "",
+            "email": "",
+            "name": self.name,
+            "avatarColor": "primary",
+            "profileImagePath": "",
+            "profileChangedAt": WITHHELD_DATE,
         })
     }
 

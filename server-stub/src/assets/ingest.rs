@@ -2,6 +2,7 @@
 //! asset: dedup by (owner, SHA-1), quota, atomic promotion into the library, then the row.
 //! Both upload paths end here, so dedup and crash-safety rules live in one place.
 
+use crate::access::SharedLink;
 use crate::app::AppState;
 use crate::assets::{AssetMeta, find_by_checksum};
 use crate::error::{ApiError, ApiResult};
@@ -44,6 +45,37 @@ pub fn check_quota(quota: Option<i64>, used: i64, extra: u64) -> ApiResult<()> {
         }
     }
     Ok(())
+}
+
+/// A guest's upload through a shared link, stored in the link owner's library (their quota)
+/// and filed into the link's album or asset list. The bytes were received and hashed here, so
+/// a match with an asset the owner already has is real, not a client's claim. That asset joins
+/// the link only if the owner shows it on the timeline (not archived, hidden, locked or
+/// trashed); the answer is the same either way, so it never tells the guest whether the owner
+/// had the file: the asset id when the link now shows it, otherwise a fresh receipt id that
+/// names nothing (never the owner's id).
+pub async fn ingest_through_link(
+    state: &AppState,
+    link: &SharedLink,
+    staged: Staged,
+    meta: AssetMeta,
+) -> ApiResult<String> {
+    let (id, status) = ingest(state, &link.user_id, staged, meta).await?;
+    let link = link.clone();
+    state
+        .db
+        .run(move |c| {
+            let file = status == Status::Created
+                || crate::store::assets::on_timeline(c, &link.user_id, &id)?;
+            if !file {
+                tracing::info!(link = %link.id, "guest upload matched an asset the link may not show");
+                return Ok(ids::new_id());
+            }
+            crate::access::attach_to_link(c, &link, &id)?;
+            Ok(id)
+        })
+        .await
+        .map_err(ApiError::from)
 }
 
 pub async fn ingest(

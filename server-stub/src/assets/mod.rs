@@ -1,6 +1,7 @@
 //! Assets: the stored-original record, its Immich JSON shape, checksum parsing, and the queries
 //! every asset endpoint shares (always scoped to the owner).
 
+pub mod device;
 pub mod ingest;
 
 use crate::error::ApiError;
@@ -314,7 +315,7 @@ pub struct AssetMeta {
 }
 
 pub const VISIBILITIES: &[&str] = &["timeline", "archive", "hidden", "locked"];
-const MAX_NAME: usize = 255;
+pub const MAX_NAME: usize = 255;
 const MAX_ALBUMS: usize = 100;
 
 impl AssetMeta {
@@ -360,12 +361,27 @@ impl AssetMeta {
         Ok(self)
     }
 
+    /// What a shared-link guest may decide about an upload stored in the owner's library: the
+    /// file and its dates. Visibility, favourite, album names and an asserted checksum are the
+    /// owner's business (and the checksum is never trusted from a guest).
+    pub fn for_guest(self) -> Self {
+        Self {
+            visibility: None,
+            is_favorite: false,
+            albums: Vec::new(),
+            checksum: None,
+            ..self
+        }
+    }
+
     pub fn checksum_bytes(&self) -> Option<[u8; 20]> {
         self.checksum.as_deref().and_then(parse_checksum)
     }
 }
 
-fn clean_text(s: &str, max: usize) -> String {
+/// `s` without control characters, at most `max` characters, trimmed: how device ids, album
+/// names and the like are stored.
+pub fn clean_text(s: &str, max: usize) -> String {
     s.chars()
         .filter(|c| !c.is_control())
         .take(max)

@@ -1,6 +1,7 @@
-//! Who is calling: password hashing, opaque secrets (session tokens, API keys), the login rate
-//! limiter, and the `Auth` extractor every protected handler takes.
+//! Who is calling: password hashing, opaque secrets (session tokens, API keys), the client's
+//! address and the password throttle, and the `Auth` extractor every protected handler takes.
 
+pub mod client;
 pub mod extract;
 pub mod password;
 pub mod rate_limit;

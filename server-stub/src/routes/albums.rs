@@ -124,18 +124,29 @@ fn album_users(c: &Connection, album: &str) -> rusqlite::Result<Vec<(User, Strin
 }
 
 /// Immich's `AlbumResponseDto` for one row (owner and members loaded here).
-fn album_json(c: &Connection, a: &AlbumRow, assets: Vec<Value>) -> rusqlite::Result<Value> {
+/// Immich's `AlbumResponseDto`. `withhold`: for a link that hides metadata, the owner's id and
+/// email and the members are left out (empty values where the schema requires a field).
+fn album_json(
+    c: &Connection,
+    a: &AlbumRow,
+    assets: Vec<Value>,
+    withhold: bool,
+) -> rusqlite::Result<Value> {
     let owner = load_user(c, &a.owner_id)?;
     let members = album_users(c, &a.id)?;
     let shared = !members.is_empty() || a.has_link;
-    let members: Vec<Value> = members
-        .iter()
-        .map(|(u, role)| json!({"user": u.to_public_json(), "role": role}))
-        .collect();
+    let members: Vec<Value> = if withhold {
+        Vec::new()
+    } else {
+        members
+            .iter()
+            .map(|(u, role)| json!({"user": u.to_public_json(), "role": role}))
+            .collect()
+    };
     Ok(json!({
         "id": a.id,
-        "ownerId": a.owner_id,
-        "owner": owner.to_public_json(),
+        "ownerId": if withhold { "" } else { a.owner_id.as_str() },
+        "owner": if withhold { owner.to_withheld_json() } else { owner.to_public_json() },
         "albumName": a.name,
         "description": a.description,
         "albumThumbnailAssetId": a.thumbnail,
@@ -199,7 +210,7 @@ async fn list(
                 .collect::<Result<Vec<_>, _>>()?;
             let out = rows
                 .iter()
-                .map(|a| album_json(c, a, vec![]))
+                .map(|a| album_json(c, a, vec![], false))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(out)
         })
@@ -309,7 +320,7 @@ async fn load(state: &AppState, principal: &Principal, id: String) -> ApiResult<
                     }
                 })
                 .collect();
-            Ok(album_json(c, &row, assets)?)
+            Ok(album_json(c, &row, assets, hide)?)
         })
         .await
 }

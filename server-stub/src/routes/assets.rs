@@ -4,7 +4,7 @@
 use crate::access::{self, Principal};
 use crate::app::AppState;
 use crate::assets::ingest::{self, Staged};
-use crate::assets::{self, AssetMeta, parse_checksum};
+use crate::assets::{self, AssetMeta, device, parse_checksum};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::media::xmp;
@@ -33,6 +33,10 @@ pub fn routes() -> Router<AppState> {
                 .put(update_many),
         )
         .route("/assets/bulk-upload-check", post(bulk_upload_check))
+        .route(
+            "/assets/exist",
+            post(exist).layer(DefaultBodyLimit::max(EXIST_BODY_LIMIT)),
+        )
         .route("/assets/{id}", get(get_one).put(update_one))
         .route("/assets/{id}/original", get(original))
 }
@@ -82,11 +86,14 @@ async fn upload(
 ) -> ApiResult<Response> {
     let (user, link) = principal.uploader()?;
     let (user, link) = (user.clone(), link.cloned());
-    // A client that already knows the hash can skip sending bytes we have.
-    if let Some(sum) = headers
-        .get("x-immich-checksum")
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_checksum)
+    // A client that already knows the hash can skip sending bytes it has stored before. Only
+    // for its own library: a checksum a guest asserts would turn the link into an oracle for
+    // (and a door to) the owner's assets, so guests always send the bytes.
+    if link.is_none()
+        && let Some(sum) = headers
+            .get("x-immich-checksum")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_checksum)
     {
         let owner = user.id.clone();
         let dup = state
@@ -94,7 +101,6 @@ async fn upload(
             .call(move |c| Ok(assets::find_by_checksum(c, &owner, &sum)?))
             .await?;
         if let Some((id, _)) = dup {
-            file_into_link(&state, link.as_ref(), &id).await?;
             return Ok(upload_response(&id, ingest::Status::Duplicate));
         }
     }
@@ -117,26 +123,18 @@ async fn upload(
             return Err(e);
         }
     };
-    let meta = meta.validate()?;
-    let (id, status) = ingest::ingest(&state, &user.id, staged, meta).await?;
-    file_into_link(&state, link.as_ref(), &id).await?;
-    Ok(upload_response(&id, status))
-}
-
-/// A guest's upload through a shared link lands in the link's album (or asset list).
-pub async fn file_into_link(
-    state: &AppState,
-    link: Option<&access::SharedLink>,
-    asset_id: &str,
-) -> ApiResult<()> {
-    let Some(link) = link.cloned() else {
-        return Ok(());
-    };
-    let id = asset_id.to_owned();
-    state
-        .db
-        .call(move |c| Ok(access::attach_to_link(c, &link, &id)?))
-        .await
+    match link {
+        None => {
+            let meta = meta.validate()?;
+            let (id, status) = ingest::ingest(&state, &user.id, staged, meta).await?;
+            Ok(upload_response(&id, status))
+        }
+        Some(link) => {
+            let meta = meta.for_guest().validate()?;
+            let id = ingest::ingest_through_link(&state, &link, staged, meta).await?;
+            Ok(upload_response(&id, ingest::Status::Created))
+        }
+    }
 }
 
 /// Reads the upload form: text fields into `AssetMeta`, the file streamed into `tmp/`.
@@ -346,6 +344,100 @@ async fn bulk_upload_check(
         })
         .collect::<Vec<_>>();
     Ok(Json(json!({"results": results})))
+}
+
+/// Room for the largest legal `POST /api/assets/exist` body (every id at its longest, escaped).
+const EXIST_BODY_LIMIT: usize = 2 * device::MAX_IDS * device::MAX_ID_BYTES + 64 * 1024;
+
+/// The checked fields of Immich's `CheckExistingAssetsDto`.
+fn exist_request(body: &Value) -> ApiResult<(String, Vec<String>)> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ApiError::bad_request("expected a JSON object"))?;
+    let device_id = match obj.get("deviceId") {
+        Some(Value::String(s)) => s.clone(),
+        None | Some(Value::Null) => return Err(ApiError::bad_request("deviceId is required")),
+        Some(_) => return Err(ApiError::bad_request("deviceId must be a string")),
+    };
+    if device_id.len() > device::MAX_ID_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "deviceId is longer than {} bytes",
+            device::MAX_ID_BYTES
+        )));
+    }
+    if device::stored_form(&device_id).is_empty() {
+        return Err(ApiError::bad_request("deviceId must not be empty"));
+    }
+    let ids = match obj.get("deviceAssetIds") {
+        Some(Value::Array(a)) => a,
+        None | Some(Value::Null) => {
+            return Err(ApiError::bad_request("deviceAssetIds is required"));
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "deviceAssetIds must be an array of strings",
+            ));
+        }
+    };
+    if ids.len() > device::MAX_IDS {
+        return Err(ApiError::bad_request(format!(
+            "deviceAssetIds has {} entries; at most {} per request (send several requests)",
+            ids.len(),
+            device::MAX_IDS
+        )));
+    }
+    let ids = ids
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::String(s) if s.is_empty() => Err(ApiError::bad_request(format!(
+                "deviceAssetIds[{i}] must not be empty"
+            ))),
+            Value::String(s) if s.len() > device::MAX_ID_BYTES => {
+                Err(ApiError::bad_request(format!(
+                    "deviceAssetIds[{i}] is longer than {} bytes",
+                    device::MAX_ID_BYTES
+                )))
+            }
+            Value::String(s) => Ok(s.clone()),
+            _ => Err(ApiError::bad_request(format!(
+                "deviceAssetIds[{i}] must be a string"
+            ))),
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok((device_id, ids))
+}
+
+/// `POST /api/assets/exist`: which of `deviceAssetIds` the caller's device `deviceId` already
+/// backed up (Immich's `existingIds`), plus Shoebox's `assets` with what a reinstalled client
+/// needs to adopt them without re-reading its files.
+async fn exist(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Json<Value>> {
+    let (device_id, ids) = exist_request(&body)?;
+    let found = device::existing(&state.db, &auth.user.id, &device_id, ids).await?;
+    let mut existing_ids: Vec<&str> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for e in &found {
+        if seen.insert(e.requested.as_str()) {
+            existing_ids.push(&e.requested);
+        }
+    }
+    let assets = found
+        .iter()
+        .map(|e| {
+            json!({
+                "deviceAssetId": e.requested,
+                "id": e.asset.id,
+                "checksum": hex::encode(e.asset.checksum),
+                "fileSize": e.asset.file_size,
+                "fileModifiedAt": e.asset.file_modified_at,
+            })
+        })
+        .collect::<Vec<_>>();
+    Ok(Json(json!({"existingIds": existing_ids, "assets": assets})))
 }
 
 /// The asset `raw_id` if the caller may see it (owner, partner, album member, link holder).

@@ -1,21 +1,22 @@
 //! Sign-up of the first admin, login (argon2id, rate-limited) and logout.
 
 use crate::app::AppState;
+use crate::auth::client::ClientIp;
 use crate::auth::extract::Credential;
+use crate::auth::rate_limit::Keys;
 use crate::auth::{Auth, password, secrets};
 use crate::db::optional;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiJson;
 use crate::users::{self, User};
 use crate::{clock, ids};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use rusqlite::params;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -114,18 +115,18 @@ struct Login {
 
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     ApiJson(body): ApiJson<Login>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let email = body.email.trim().to_lowercase();
-    let email_key = format!("email:{email}");
-    let keys = [email_key.clone(), format!("ip:{}", peer.ip())];
-    if let Some(wait) = state.login_limiter.blocked(&keys) {
-        return Err(ApiError::TooManyRequests {
+    let keys = Keys::new(&format!("email:{email}"), peer);
+    state
+        .throttle
+        .check(&keys)
+        .map_err(|wait| ApiError::TooManyRequests {
             message: format!("Too many failed login attempts; try again in {wait} seconds"),
             retry_after_secs: wait,
-        });
-    }
+        })?;
     let lookup = email.clone();
     let found = state
         .db
@@ -149,12 +150,12 @@ async fn login(
     let user = match (ok, user) {
         (true, Some(user)) => user,
         _ => {
-            state.login_limiter.record_failure(&keys);
-            tracing::warn!(%email, peer = %peer.ip(), "failed login");
+            state.throttle.failed(&keys);
+            tracing::warn!(%email, %peer, "failed login");
             return Err(ApiError::Unauthorized("Incorrect email or password".into()));
         }
     };
-    state.login_limiter.record_success(&email_key);
+    state.throttle.succeeded(&keys);
     let token = secrets::generate()?;
     let token_hash = secrets::hash(&token);
     let user_id = user.id.clone();

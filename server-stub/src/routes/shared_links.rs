@@ -7,13 +7,15 @@
 use crate::access::{self, LINK_COLUMNS, LinkType, Principal, SharedLink};
 use crate::app::AppState;
 use crate::assets::{self, Asset};
+use crate::auth::client::ClientIp;
+use crate::auth::rate_limit::Keys;
 use crate::auth::{Auth, password, secrets};
 use crate::db::optional;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::{ApiJson, field_bool, field_str};
 use crate::{clock, ids};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -21,7 +23,6 @@ use axum::{Json, Router};
 use rusqlite::{Connection, params};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use std::net::SocketAddr;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -63,7 +64,7 @@ pub fn link_assets(c: &Connection, link: &SharedLink) -> rusqlite::Result<Vec<As
 }
 
 /// The album of an album link, briefly (Immich's `AlbumResponseDto` without assets).
-fn album_brief(c: &Connection, id: &str) -> rusqlite::Result<Option<Value>> {
+fn album_brief(c: &Connection, id: &str, withhold: bool) -> rusqlite::Result<Option<Value>> {
     optional(c.query_row(
         "SELECT a.id, a.owner_id, a.name, a.description, a.created_at, a.updated_at, \
          (SELECT COUNT(*) FROM album_assets x JOIN assets s ON s.id = x.asset_id \
@@ -73,7 +74,7 @@ fn album_brief(c: &Connection, id: &str) -> rusqlite::Result<Option<Value>> {
         |r| {
             Ok(json!({
                 "id": r.get::<_, String>(0)?,
-                "ownerId": r.get::<_, String>(1)?,
+                "ownerId": if withhold { String::new() } else { r.get::<_, String>(1)? },
                 "albumName": r.get::<_, String>(2)?,
                 "description": r.get::<_, String>(3)?,
                 "createdAt": r.get::<_, String>(4)?,
@@ -110,8 +111,10 @@ pub fn link_json(
     } else {
         vec![]
     };
+    // A guest of a link that hides metadata learns nothing of the owner's account.
+    let withhold = for_guest && !link.show_metadata;
     let album = match &link.album_id {
-        Some(id) => album_brief(c, id)?,
+        Some(id) => album_brief(c, id, withhold)?,
         None => None,
     };
     Ok(json!({
@@ -120,7 +123,7 @@ pub fn link_json(
         "password": null,
         "hasPassword": link.password_hash.is_some(),
         "token": token,
-        "userId": link.user_id,
+        "userId": if withhold { "" } else { link.user_id.as_str() },
         "key": link.key,
         "type": link.link_type.as_str(),
         "createdAt": link.created_at,
@@ -128,7 +131,7 @@ pub fn link_json(
         "assets": assets,
         "album": album,
         "allowUpload": link.allow_upload,
-        "allowDownload": link.allow_download,
+        "allowDownload": if for_guest { link.may_download() } else { link.allow_download },
         "showMetadata": link.show_metadata,
         "slug": null,
     }))
@@ -488,8 +491,8 @@ async fn remove_assets(
     change_assets(state, auth, id, body, false).await
 }
 
-/// Checks a guest's password for the link with `key` (rate-limited per link and per client
-/// address, like logins) and answers the link with its unlock token. A link without a password
+/// Checks a guest's password for the link with `key` (throttled per link and client address,
+/// and per address, like logins; never for the link as a whole) and answers the link with its unlock token. A link without a password
 /// answers at once.
 pub async fn unlock(
     state: &AppState,
@@ -508,19 +511,20 @@ pub async fn unlock(
         let token = link.unlock_token(&secret);
         return Ok((link, token));
     };
-    let keys = [format!("share:{}", link.id), format!("ip:{peer}")];
-    if let Some(wait) = state.login_limiter.blocked(&keys) {
-        return Err(ApiError::TooManyRequests {
+    let keys = Keys::new(&format!("share:{}", link.id), peer);
+    state
+        .throttle
+        .check(&keys)
+        .map_err(|wait| ApiError::TooManyRequests {
             message: format!("Too many wrong passwords; try again in {wait} seconds"),
             retry_after_secs: wait,
-        });
-    }
+        })?;
     if !password::verify(given, phc).await? {
-        state.login_limiter.record_failure(&keys);
+        state.throttle.failed(&keys);
         tracing::warn!(link = %link.id, %peer, "wrong shared link password");
         return Err(ApiError::Unauthorized("Invalid password".into()));
     }
-    state.login_limiter.record_success(&keys[0]);
+    state.throttle.succeeded(&keys);
     let token = link.unlock_token(&secret);
     Ok((link, token))
 }
@@ -547,7 +551,7 @@ struct LoginBody {
 
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     query: Result<Query<KeyQuery>, QueryRejection>,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Response> {
@@ -555,7 +559,7 @@ async fn login(
     let key = q
         .key
         .ok_or_else(|| ApiError::bad_request("key is required"))?;
-    let (link, token) = unlock(&state, key, body.password, peer.ip()).await?;
+    let (link, token) = unlock(&state, key, body.password, peer).await?;
     let t = token.clone();
     let out = state
         .db
@@ -572,7 +576,7 @@ async fn login(
 /// `?token=`) or `?password=` (checked like `login`).
 async fn me(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Json<Value>> {
@@ -581,7 +585,7 @@ async fn me(
         .ok_or_else(|| ApiError::Unauthorized("key is required".into()))?;
     let (link, token) = match (q.password, q.key) {
         (Some(pw), Some(key)) => {
-            let (link, token) = unlock(&state, key, pw, peer.ip()).await?;
+            let (link, token) = unlock(&state, key, pw, peer).await?;
             (link, Some(token))
         }
         _ => match access::resolve_link(&state, creds).await? {

@@ -305,6 +305,8 @@ async fn bucket(
             .as_deref()
             .ok_or_else(|| ApiError::bad_request("timeBucket is required"))?,
     )?;
+    // A link that hides metadata shows no owner and no GPS.
+    let withhold = matches!(&principal, Principal::Link { link, .. } if !link.show_metadata);
     let mut w = build(&f, &principal)?;
     w.params.push(Sql::Text(month));
     let dir = if w.descending { "DESC" } else { "ASC" };
@@ -346,7 +348,7 @@ async fn bucket(
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await?;
-    Ok(Json(columns(&rows)))
+    Ok(Json(columns(&rows, withhold)))
 }
 
 fn offset_hours(utc: &str, local: &str) -> f64 {
@@ -369,13 +371,14 @@ fn duration_ms(d: &str) -> Option<i64> {
     (ms.is_finite() && ms > 0.0).then_some(ms as i64)
 }
 
-fn columns(rows: &[Row]) -> Value {
+/// Immich's `TimeBucketAssetResponseDto`; `withhold` empties owner ids and GPS.
+fn columns(rows: &[Row], withhold: bool) -> Value {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD;
     let col = |f: &dyn Fn(&Row) -> Value| Value::Array(rows.iter().map(f).collect());
     json!({
         "id": col(&|r| json!(r.id)),
-        "ownerId": col(&|r| json!(r.owner_id)),
+        "ownerId": col(&|r| json!(if withhold { "" } else { r.owner_id.as_str() })),
         "ratio": col(&|r| json!(match (r.width, r.height) {
             (Some(w), Some(h)) if w > 0 && h > 0 => w as f64 / h as f64,
             _ => 1.0,
@@ -397,8 +400,8 @@ fn columns(rows: &[Row]) -> Value {
         "livePhotoVideoId": col(&|_| Value::Null),
         "city": col(&|_| Value::Null),
         "country": col(&|_| Value::Null),
-        "latitude": col(&|r| json!(r.latitude)),
-        "longitude": col(&|r| json!(r.longitude)),
+        "latitude": col(&|r| json!(if withhold { None } else { r.latitude })),
+        "longitude": col(&|r| json!(if withhold { None } else { r.longitude })),
         "stack": col(&|_| Value::Null),
     })
 }

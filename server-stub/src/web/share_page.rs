@@ -8,11 +8,12 @@
 
 use crate::access::{self, SharedLink};
 use crate::app::AppState;
+use crate::auth::client::ClientIp;
 use crate::error::ApiError;
 use crate::routes::shared_links::{link_assets, token_cookie, unlock};
 use axum::Router;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{ConnectInfo, Form, Path, State};
+use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -20,7 +21,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/share/{key}", get(page).post(submit_password))
@@ -240,14 +240,14 @@ fn gallery(
             })
         })
         .collect();
-    let data = json!({"key": link.key, "allowDownload": link.allow_download, "assets": items});
+    let data = json!({"key": link.key, "allowDownload": link.may_download(), "assets": items});
     let description = match (&link.description, link.link_type) {
         (Some(d), access::LinkType::Album) if !d.is_empty() => {
             format!("<p class=\"sub\">{}</p>", escape(d))
         }
         _ => String::new(),
     };
-    let download = if link.allow_download {
+    let download = if link.may_download() {
         "<a id=\"download\" href=\"#\">Download</a>"
     } else {
         ""
@@ -331,14 +331,14 @@ struct PasswordForm {
 
 async fn submit_password(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     Path(key): Path<String>,
     form: Result<Form<PasswordForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
         return password_page(StatusCode::BAD_REQUEST, &key, true);
     };
-    match unlock(&state, key.clone(), form.password, peer.ip()).await {
+    match unlock(&state, key.clone(), form.password, peer).await {
         Ok((link, token)) => {
             let mut resp = (StatusCode::SEE_OTHER, ()).into_response();
             let h = resp.headers_mut();
