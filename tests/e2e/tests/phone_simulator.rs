@@ -535,3 +535,121 @@ async fn pending_says_why_each_file_waits() {
         .expect("queued");
     assert_eq!(c.state, PendingState::Paused(PauseReason::WaitingForWifi));
 }
+
+/// Sends a background transfer as the OS would (body read from the library by the app);
+/// answers the status and response headers.
+async fn carry_out(
+    library: &FsLibrary,
+    t: &shoebox_core::BackgroundTransfer,
+) -> (u16, Vec<(String, String)>) {
+    let body = library
+        .read(&t.local_id, t.offset, t.length as u32)
+        .expect("the app reads the chunk");
+    assert_eq!(body.len() as u64, t.length);
+    let method = reqwest::Method::from_bytes(t.method.as_bytes()).unwrap();
+    let mut req = http().request(method, &t.url).body(body);
+    for (name, value) in &t.headers {
+        if !name.eq_ignore_ascii_case("content-length") {
+            req = req.header(name, value);
+        }
+    }
+    let resp = req.send().await.expect("send");
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    (resp.status().as_u16(), headers)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn background_transfers_are_carried_by_the_os_and_only_the_server_decides() {
+    let server = Server::start().await;
+    let admin = server.admin().await;
+    let mut lib = Library::new();
+    lib.write("Camera/IMG_1.jpg", &random_bytes(3 * MIB as usize, 21));
+    let video_sha = lib.write_big("Camera/VID_1.mp4", 100 * MIB, 22);
+    let fs = FsLibrary::new(&lib.root).unwrap();
+    let state = state_dir();
+    let engine = phone_engine(
+        &server.base(),
+        &admin.key,
+        state.path(),
+        Arc::new(FsLibrary::new(&lib.root).unwrap()),
+    );
+    engine.scan().await.expect("scan");
+
+    // On cellular with Wi-Fi only there is nothing to hand out, and nothing is asked.
+    engine.set_network(CELLULAR);
+    let refused = engine.background_transfers(10).await;
+    assert!(
+        matches!(
+            refused,
+            Err(shoebox_core::CoreError::Stopped(StopReason::Paused(
+                PauseReason::WaitingForWifi
+            )))
+        ),
+        "{refused:?}"
+    );
+    assert!(server.partial_uploads().is_empty(), "no upload was created");
+    engine.set_network(WIFI);
+
+    let batch = engine.background_transfers(10).await.expect("transfers");
+    assert_eq!(batch.len(), 2, "{batch:?}");
+    for t in &batch {
+        assert_eq!(t.method, "PATCH");
+        assert!(
+            t.headers
+                .iter()
+                .any(|(k, v)| k == "x-api-key" && v == &admin.key)
+        );
+        assert!(
+            t.headers
+                .iter()
+                .any(|(k, v)| k == "upload-offset" && v == &t.offset.to_string())
+        );
+        assert_eq!(t.offset, 0);
+    }
+    let video = batch.iter().find(|t| t.local_id.ends_with(".mp4")).unwrap();
+    assert_eq!(video.length, 64 * MIB, "one chunk of at most 64 MiB");
+    // Asked again while these are with the OS: nothing new for the same files.
+    assert!(engine.background_transfers(10).await.unwrap().is_empty());
+
+    for t in &batch {
+        let (status, headers) = carry_out(&fs, t).await;
+        assert_eq!(status, 204, "{headers:?}");
+        engine
+            .background_transfer_finished(&t.id, status, &headers)
+            .unwrap();
+    }
+    let status = engine.status().unwrap();
+    assert_eq!(status.counts.done, 1, "the photo is backed up: {status:?}");
+    let pending = engine.pending().unwrap();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+
+    // The video's last chunk goes through, but the OS loses the answer (status 0): the core
+    // does not assume it done, and does not send it again either: HEAD says it is complete.
+    let rest = engine.background_transfers(10).await.expect("rest");
+    assert_eq!(rest.len(), 1, "{rest:?}");
+    assert_eq!((rest[0].offset, rest[0].length), (64 * MIB, 36 * MIB));
+    let (status, _) = carry_out(&fs, &rest[0]).await;
+    assert_eq!(status, 204);
+    engine
+        .background_transfer_finished(&rest[0].id, 0, &[])
+        .unwrap();
+    assert_eq!(engine.status().unwrap().counts.done, 1, "not assumed done");
+    assert!(engine.background_transfers(10).await.unwrap().is_empty());
+    assert_eq!(
+        engine.status().unwrap().counts.done,
+        2,
+        "the server said it is done"
+    );
+    assert!(engine.pending().unwrap().is_empty());
+    // An unknown id (from before a reinstall) is ignored.
+    engine
+        .background_transfer_finished("no-such-transfer", 204, &[])
+        .unwrap();
+    let expected = lib.distinct();
+    assert!(expected.contains(&video_sha));
+    server.assert_holds_exactly(&admin, &expected).await;
+}

@@ -6,7 +6,9 @@ import app.shoebox.core.FileFailure
 import app.shoebox.core.NetworkKind
 import app.shoebox.core.NetworkState
 import app.shoebox.core.PauseReason
+import app.shoebox.core.PendingState
 import app.shoebox.core.Phase
+import app.shoebox.core.PowerState
 import app.shoebox.core.Progress
 import app.shoebox.core.ProgressObserver
 import app.shoebox.core.Shoebox
@@ -179,7 +181,7 @@ class ShoeboxTest {
         assertEquals(2uL, done.uploaded)
         assertTrue(shoebox.pending().isEmpty())
 
-        // A file the server refuses for good shows as failed, with what to do.
+        // A library change with no run going only marks it for the next run.
         shoebox.libraryChanged()
         assertEquals(0, shoebox.pending().size)
     }
