@@ -773,6 +773,45 @@ fn every_route_for_every_caller() {
             }
         }
     }
+    // 4. Odd spellings of every protected path (trailing and double slashes, dot segments,
+    //    case changes, HEAD) never let nobody in.
+    let nobody = &w.callers[0];
+    assert_eq!(nobody.name, "nobody");
+    for (m, path, policy) in &routes {
+        if matches!(policy.as_str(), "public" | "link-key") {
+            continue;
+        }
+        let filled = w.fill(path, &nobody.share_key);
+        let methods = if m == "GET" {
+            vec![Method::GET, Method::HEAD]
+        } else {
+            vec![Method::from_bytes(m.as_bytes()).unwrap()]
+        };
+        let variants = [
+            format!("{filled}/"),
+            format!("/{filled}"),
+            filled.replacen("/api/", "/api//", 1),
+            filled.replacen("/api/", "/api/./", 1),
+            filled.replacen("/api/", "/API/", 1),
+            filled.to_uppercase(),
+        ];
+        for method in &methods {
+            for v in &variants {
+                let url = format!("{}{}", w.srv.base, v);
+                let r = nobody
+                    .http
+                    .request(method.clone(), &url)
+                    .send()
+                    .unwrap_or_else(|e| panic!("{method} {v}: {e}"));
+                calls += 1;
+                let st = r.status().as_u16();
+                if st >= 500 || (200..300).contains(&st) {
+                    failures.push(format!("{method} {v} [{policy}] as nobody: {st}"));
+                }
+            }
+        }
+    }
+
     eprintln!("{calls} calls; status counts per caller:");
     for (c, counts) in &tally {
         eprintln!("  {c:45} {counts:?}");
@@ -784,7 +823,7 @@ fn every_route_for_every_caller() {
         failures.join("\n")
     );
 
-    // 4. The victim's world is intact.
+    // 5. The victim's world is intact.
     let (st, a) = w.srv.asset(&w.victim, &w.asset);
     assert_eq!(st, 200);
     assert_eq!(a["isTrashed"], false);
