@@ -24,7 +24,9 @@ pub struct AppState {
     pub ml: Arc<crate::ml::Ml>,
 }
 
-pub fn router(state: AppState) -> Router {
+/// Every route the server mounts, before the state is attached. Each (method, path) has its
+/// access policy declared in [`crate::policy::POLICIES`]; a method without one answers 405.
+pub fn routes() -> Router<AppState> {
     let api = Router::new()
         .merge(routes::server_info::routes())
         .merge(routes::auth::routes())
@@ -50,7 +52,11 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/immich", get(routes::server_info::well_known))
         .merge(crate::web::share_page::routes())
         .nest("/api", api)
+        .route_layer(axum::middleware::from_fn(crate::policy::require_declared))
         .fallback(routes::not_found)
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+}
+
+pub fn router(state: AppState) -> Router {
+    routes().with_state(state)
 }

@@ -14,6 +14,7 @@ mod jobs;
 mod media;
 mod ml;
 mod people;
+mod policy;
 mod routes;
 mod storage;
 mod store;
@@ -56,6 +57,8 @@ enum Command {
     /// JSON line of per-stage timings per file (for benchmarks and debugging).
     #[command(hide = true)]
     Analyze(ml::vision::analyze::Args),
+    /// Print the mounted routes and their declared access policies as JSON.
+    Routes,
 }
 
 fn main() -> Result<()> {
@@ -76,6 +79,11 @@ fn main() -> Result<()> {
             .block_on(serve(config)),
         Command::Thumbs { out, files } => render_files(&out, &files),
         Command::Analyze(args) => ml::vision::analyze::run(&args),
+        Command::Routes => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", policy::describe(&app::routes()))?;
+            Ok(())
+        }
     }
 }
 

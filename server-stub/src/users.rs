@@ -66,12 +66,12 @@ impl User {
     }
 
     /// [`Self::to_public_json`] for a shared link that hides metadata: the schema's fields, with
-    /// the id, email and dates withheld (the display name says who shared).
+    /// the id, email, name and dates withheld.
     pub fn to_withheld_json(&self) -> Value {
         json!({
             "id": "",
             "email": "",
-            "name": self.name,
+            "name": "",
             "avatarColor": "primary",
             "profileImagePath": "",
             "profileChangedAt": WITHHELD_DATE,

@@ -492,8 +492,8 @@ async fn remove_assets(
 }
 
 /// Checks a guest's password for the link with `key` (throttled per link and client address,
-/// and per address, like logins; never for the link as a whole) and answers the link with its unlock token. A link without a password
-/// answers at once.
+/// and per address, like logins; never for the link as a whole) and answers the link with its
+/// unlock token. A link without a password answers at once.
 pub async fn unlock(
     state: &AppState,
     key: String,
