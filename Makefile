@@ -23,7 +23,7 @@ help:
 	@echo "make test         deps, lint, Rust tests (nextest), interop tests, Kotlin + Swift binding tests"
 	@echo "make demo         start a demo server on ./demo-data with a sample library uploaded"
 	@echo "make demo-stop    stop the demo server"
-	@echo "make bench        benchmarks (release): ingest, media, timeline, client, AI (rten vs ONNX Runtime)"
+	@echo "make bench        benchmarks (release): ingest, media, timeline, client, phone windows, AI (rten vs ONNX Runtime)"
 	@echo "make bindings     generate Kotlin + Swift sources from the built shoebox-ffi (target/bindings/)"
 	@echo "make test-kotlin  generated Kotlin bindings on the JVM (kotlinc + JNA + JUnit4) against the real server"
 	@echo "make test-swift   generated Swift bindings: header + modulemap checked with clang -fmodules -Werror"
@@ -94,6 +94,7 @@ bench:
 	$(CARGO) bench -p shoebox-server --bench ingest
 	$(CARGO) bench -p shoebox-cli --bench backup
 	$(CARGO) bench -p shoebox-cli --bench timeline
+	$(CARGO) bench -p shoebox-cli --bench phone
 	bash benches/ml-baseline/fetch-onnxruntime.sh >/dev/null && $(CARGO) run --release --manifest-path benches/ml-baseline/Cargo.toml --target-dir $(TARGET_DIR)/ml-baseline
 
 # Generated sources land in $(BINDINGS_OUT): kotlin/ (Android flavour, bindings/uniffi.toml) and
