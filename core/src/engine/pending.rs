@@ -96,8 +96,14 @@ pub fn pending(
         });
     }
     for (t, _saved) in db.to_hash()? {
-        let state = match &live.hashing {
-            Some((id, hashed)) if *id == t.local_id => PendingState::Hashing { hashed: *hashed },
+        let state = match (&live.hashing, &t.error) {
+            (Some((id, hashed)), _) if *id == t.local_id => {
+                PendingState::Hashing { hashed: *hashed }
+            }
+            (_, Some((reason, hint))) => PendingState::Failed {
+                reason: reason.clone(),
+                hint: hint.clone(),
+            },
             // Saved progress is kept: the next window goes on from there.
             _ => PendingState::WaitingToHash,
         };

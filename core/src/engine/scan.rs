@@ -172,6 +172,7 @@ fn list(inner: &Inner) -> CoreResult<Listing> {
                 file_name: a.file_name.clone(),
                 size: a.size,
                 modified_ms: a.modified_ms,
+                error: None,
             })
             .collect::<Vec<_>>(),
     )?;
@@ -302,6 +303,9 @@ fn hash_all(
                 inner.db.hashed(&asset.local_id)?;
             }
             Err(e) => {
+                inner
+                    .db
+                    .hash_failed(&asset.local_id, &e.to_string(), e.hint())?;
                 report.failures.push(FileFailure {
                     local_id: asset.local_id.clone(),
                     file_name: asset.file_name.clone(),

@@ -107,7 +107,9 @@ CREATE TABLE IF NOT EXISTS to_hash (
     local_id TEXT PRIMARY KEY,
     file_name TEXT NOT NULL,
     size INTEGER NOT NULL,
-    modified_ms INTEGER NOT NULL
+    modified_ms INTEGER NOT NULL,
+    error TEXT,
+    hint TEXT
 );
 CREATE TABLE IF NOT EXISTS background_transfers (
     id TEXT PRIMARY KEY,
@@ -227,6 +229,8 @@ pub struct ToHash {
     pub file_name: String,
     pub size: u64,
     pub modified_ms: i64,
+    /// Why the last try to hash it failed, and what to do about it.
+    pub error: Option<(String, String)>,
 }
 
 /// A request handed to the OS to carry out while the app is suspended.
@@ -520,6 +524,15 @@ impl StateDb {
         Ok(())
     }
 
+    /// Reading the file to hash it failed; it is tried again on the next scan.
+    pub fn hash_failed(&self, local_id: &str, error: &str, hint: &str) -> CoreResult<()> {
+        self.conn()?.execute(
+            "UPDATE to_hash SET error = ?2, hint = ?3 WHERE local_id = ?1",
+            params![local_id, error, hint],
+        )?;
+        Ok(())
+    }
+
     /// What the latest scan found to hash, replacing the previous list.
     pub fn replace_to_hash(&self, items: &[ToHash]) -> CoreResult<()> {
         let c = self.conn()?;
@@ -546,7 +559,8 @@ impl StateDb {
     pub fn to_hash(&self) -> CoreResult<Vec<(ToHash, u64)>> {
         let c = self.conn()?;
         let mut stmt = c.prepare(
-            "SELECT t.local_id, t.file_name, t.size, t.modified_ms, p.state FROM to_hash t \
+            "SELECT t.local_id, t.file_name, t.size, t.modified_ms, p.state, t.error, t.hint \
+             FROM to_hash t \
              LEFT JOIN hash_progress p ON p.local_id = t.local_id \
              AND p.size = t.size AND p.modified_ms = t.modified_ms ORDER BY t.local_id",
         )?;
@@ -555,12 +569,15 @@ impl StateDb {
             let done = state
                 .and_then(|s| crate::hash::Sha1State::restore(&s))
                 .map_or(0, |s| s.len());
+            let error: Option<String> = r.get(5)?;
+            let hint: Option<String> = r.get(6)?;
             Ok((
                 ToHash {
                     local_id: r.get(0)?,
                     file_name: r.get(1)?,
                     size: r.get::<_, i64>(2)? as u64,
                     modified_ms: r.get(3)?,
+                    error: error.map(|e| (e, hint.unwrap_or_default())),
                 },
                 done,
             ))

@@ -463,6 +463,47 @@ async fn a_photo_taken_during_a_big_video_upload_is_on_the_server_within_ten_sec
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pending_shows_uploading_and_queued_files_during_a_run() {
+    let server = Server::start().await;
+    let admin = server.admin().await;
+    let proxy = Proxy::start(server.addr).await;
+    proxy.throttle(1_000_000);
+    let mut lib = Library::new();
+    for i in 0..5u64 {
+        lib.write(
+            &format!("Camera/IMG_{i}.jpg"),
+            &random_bytes(MIB as usize, 60 + i),
+        );
+    }
+    let state = state_dir();
+    let library = Arc::new(FsLibrary::new(&lib.root).unwrap());
+    let engine = phone_engine(&proxy.url(), &admin.key, state.path(), library);
+    let mut settings = engine.settings();
+    settings.parallel_uploads = 1;
+    engine.set_settings(settings).unwrap();
+    let run = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.run_for(Duration::from_secs(60)).await }
+    });
+    proxy.wait_up(200_000, Duration::from_secs(30)).await;
+    let pending = engine.pending().unwrap();
+    let uploading = pending
+        .iter()
+        .filter(|p| matches!(p.state, PendingState::Uploading { .. }))
+        .count();
+    let queued = pending
+        .iter()
+        .filter(|p| p.state == PendingState::Queued)
+        .count();
+    // One worker per lane: the large lane's worker helps with photos when it has no video.
+    assert!((1..=2).contains(&uploading), "{pending:?}");
+    assert_eq!(uploading + queued, 5, "{pending:?}");
+    engine.cancel();
+    let report = run.await.unwrap().unwrap();
+    assert_eq!(report.stopped, Some(StopReason::Cancelled));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pending_says_why_each_file_waits() {
     let server = Server::start().await;
     let admin = server.admin().await;
@@ -473,8 +514,14 @@ async fn pending_says_why_each_file_waits() {
     lib.write("Camera/IMG_a.jpg", &random_bytes(MIB as usize, 1));
     lib.write("Camera/IMG_b.jpg", &random_bytes(MIB as usize, 2));
     lib.write("Camera/VID_big.mp4", &random_bytes(5 * MIB as usize, 3));
+    lib.write("Camera/IMG_locked.jpg", &random_bytes(1000, 5));
     let state = state_dir();
-    let library = Arc::new(FsLibrary::new(&lib.root).unwrap());
+    let library = CountingLibrary::new(&lib.root);
+    library
+        .unreadable
+        .lock()
+        .unwrap()
+        .insert("Camera/IMG_locked.jpg".into());
     let engine = BackupEngine::open(
         shoebox_core::EngineConfig {
             server_url: server.base(),
@@ -494,7 +541,7 @@ async fn pending_says_why_each_file_waits() {
         Some(StopReason::Paused(PauseReason::StateUnknown))
     );
     let pending = engine.pending().unwrap();
-    assert_eq!(pending.len(), 3, "{pending:?}");
+    assert_eq!(pending.len(), 4, "{pending:?}");
     assert!(
         pending
             .iter()
@@ -508,13 +555,27 @@ async fn pending_says_why_each_file_waits() {
     let report = engine.run_for(Duration::from_secs(20)).await.unwrap();
     assert_eq!(report.uploaded, 2, "{report:?}");
     let pending = engine.pending().unwrap();
-    assert_eq!(pending.len(), 1, "{pending:?}");
-    match &pending[0].state {
+    assert_eq!(pending.len(), 2, "{pending:?}");
+    let state_of = |id: &str| {
+        pending
+            .iter()
+            .find(|p| p.local_id == id)
+            .map(|p| p.state.clone())
+            .unwrap_or_else(|| panic!("{id} is not pending: {pending:?}"))
+    };
+    match state_of("Camera/VID_big.mp4") {
         PendingState::Failed { reason, hint } => {
             assert!(reason.contains("quota"), "{reason}");
             assert!(hint.contains("quota") || hint.contains("space"), "{hint}");
         }
         other => panic!("the video should have failed on the quota: {other:?}"),
+    }
+    match state_of("Camera/IMG_locked.jpg") {
+        PendingState::Failed { reason, hint } => {
+            assert!(reason.contains("Permission denied"), "{reason}");
+            assert!(hint.contains("permission"), "{hint}");
+        }
+        other => panic!("the unreadable photo should have failed: {other:?}"),
     }
 
     // Hashed and queued with no run going: it waits for the next window.
