@@ -12,7 +12,7 @@ use crate::library::{LocalAsset, PhotoLibrary};
 use crate::progress::{FileFailure, Phase};
 use crate::selection::AlbumSelection;
 use crate::server::BULK_CHECK_BATCH;
-use crate::state::{DONE, ToHash};
+use crate::state::{Adopted, DONE, ToHash};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -142,26 +142,32 @@ fn list(inner: &Inner) -> CoreResult<Listing> {
         assets: assets.len() as u64,
         ..ScanReport::default()
     };
+    let index = inner.db.scan_index()?;
     let mut seen = HashSet::with_capacity(assets.len());
     let mut unhashed = Vec::new();
     for asset in assets {
         seen.insert(asset.local_id.clone());
-        match inner
-            .db
-            .cached_hash(&asset.local_id, asset.size, asset.modified_ms)?
-        {
-            Some(sha) => record(inner, &asset, &sha, &names)?,
+        match index.hash(&asset.local_id, asset.size, asset.modified_ms) {
+            Some(sha) => {
+                let albums = album_names(&asset, &names);
+                if !index.unchanged(
+                    &asset.local_id,
+                    &sha,
+                    asset.size,
+                    asset.modified_ms,
+                    &albums,
+                ) {
+                    record(inner, &asset, &sha, &names)?;
+                }
+            }
             None => unhashed.push(asset),
         }
     }
     // Assets that left the library or the selection leave the queue; what is backed up stays
     // recorded as backed up.
-    for id in inner.db.known_ids()? {
-        if !seen.contains(&id)
-            && let Some(row) = inner.db.get(&id)?
-            && row.state != DONE
-        {
-            inner.db.forget(&id)?;
+    for (id, (_, _, _, _, state)) in &index.rows {
+        if !seen.contains(id) && state != DONE {
+            inner.db.forget(id)?;
         }
     }
     inner.db.replace_to_hash(
@@ -184,17 +190,22 @@ fn list(inner: &Inner) -> CoreResult<Listing> {
     })
 }
 
+/// The names of the local albums an asset is in (what album sync uses).
+fn album_names(asset: &LocalAsset, names: &HashMap<String, String>) -> Vec<String> {
+    asset
+        .album_ids
+        .iter()
+        .filter_map(|id| names.get(id).cloned())
+        .collect()
+}
+
 fn record(
     inner: &Inner,
     asset: &LocalAsset,
     sha: &[u8; 20],
     names: &HashMap<String, String>,
 ) -> CoreResult<()> {
-    let albums: Vec<String> = asset
-        .album_ids
-        .iter()
-        .filter_map(|id| names.get(id).cloned())
-        .collect();
+    let albums = album_names(asset, names);
     inner.db.record_scanned(
         &asset.local_id,
         sha,
@@ -216,39 +227,36 @@ async fn adopt(inner: &Arc<Inner>, w: &Window, listing: &mut Listing) -> CoreRes
         .iter()
         .map(|a| a.local_id.clone())
         .collect();
+    let by_id: HashMap<&str, &LocalAsset> = listing
+        .unhashed
+        .iter()
+        .map(|a| (a.local_id.as_str(), a))
+        .collect();
     for batch in ids.chunks(BULK_CHECK_BATCH) {
         let found = w.guard(|| inner.api.exist(&inner.device_id, batch)).await?;
         if found.is_empty() {
             continue;
         }
-        let by_id: HashMap<&str, &LocalAsset> = listing
-            .unhashed
-            .iter()
-            .map(|a| (a.local_id.as_str(), a))
-            .collect();
-        let matches: Vec<(LocalAsset, crate::server::Existing)> = found
+        let matches: Vec<Adopted> = found
             .into_iter()
             .filter_map(|e| {
                 let a = by_id.get(e.local_id.as_str())?;
-                (a.size == e.size && a.modified_ms == e.modified_ms).then(|| ((*a).clone(), e))
+                (a.size == e.size && a.modified_ms == e.modified_ms).then(|| Adopted {
+                    local_id: a.local_id.clone(),
+                    sha1: e.sha1,
+                    size: a.size,
+                    modified_ms: a.modified_ms,
+                    created_ms: a.created_ms,
+                    file_name: a.file_name.clone(),
+                    albums: album_names(a, &listing.names),
+                    remote_id: e.remote_id,
+                })
             })
             .collect();
         let local = inner.clone();
-        let names = listing.names.clone();
         let done = tokio::task::spawn_blocking(move || {
-            local.db.batch(|| {
-                let mut done = Vec::new();
-                for (a, e) in &matches {
-                    local
-                        .db
-                        .store_hash(&a.local_id, a.size, a.modified_ms, &e.sha1)?;
-                    record(&local, a, &e.sha1, &names)?;
-                    local.db.mark_done(&a.local_id, Some(&e.remote_id), true)?;
-                    local.db.hashed(&a.local_id)?;
-                    done.push(a.local_id.clone());
-                }
-                Ok(done)
-            })
+            local.db.adopt(&matches)?;
+            Ok::<_, CoreError>(matches.into_iter().map(|a| a.local_id).collect::<Vec<_>>())
         })
         .await
         .map_err(|e| CoreError::Library(e.to_string()))??;

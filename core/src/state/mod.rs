@@ -222,6 +222,59 @@ fn add_column(conn: &Connection, table: &str, column: &str, ty: &str) -> CoreRes
     Ok(())
 }
 
+/// What the scan needs to know about every known asset, read in two queries, so an unchanged
+/// library of 100,000 assets rescans without a query per asset.
+#[derive(Debug, Default)]
+pub struct ScanIndex {
+    /// local id → (size, modified ms, SHA-1) from the hash cache.
+    pub hashes: std::collections::HashMap<String, (u64, i64, [u8; 20])>,
+    /// local id → its backup row's (SHA-1, album names as JSON, size, modified ms, state).
+    pub rows: std::collections::HashMap<String, ([u8; 20], String, u64, i64, String)>,
+}
+
+impl ScanIndex {
+    /// The cached SHA-1 of this exact version of the asset.
+    pub fn hash(&self, local_id: &str, size: u64, modified_ms: i64) -> Option<[u8; 20]> {
+        self.hashes
+            .get(local_id)
+            .filter(|(s, m, _)| *s == size && *m == modified_ms)
+            .map(|(_, _, sha)| *sha)
+    }
+
+    /// Whether `record_scanned` would change nothing for the asset.
+    pub fn unchanged(
+        &self,
+        local_id: &str,
+        sha1: &[u8; 20],
+        size: u64,
+        modified_ms: i64,
+        albums: &[String],
+    ) -> bool {
+        self.rows
+            .get(local_id)
+            .is_some_and(|(sha, a, s, m, state)| {
+                sha == sha1
+                    && *s == size
+                    && *m == modified_ms
+                    && state != FAILED
+                    && *a == serde_json::to_string(albums).unwrap_or_default()
+            })
+    }
+}
+
+/// An asset adopted from the server's record of this device: done, with the server's SHA-1.
+#[derive(Debug, Clone)]
+pub struct Adopted {
+    pub local_id: String,
+    pub sha1: [u8; 20],
+    pub size: u64,
+    pub modified_ms: i64,
+    pub created_ms: i64,
+    pub file_name: String,
+    pub albums: Vec<String>,
+    pub remote_id: String,
+}
+
 /// An asset the scan found and has not hashed yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToHash {
@@ -521,6 +574,90 @@ impl StateDb {
         let c = self.conn()?;
         c.execute("DELETE FROM hash_progress WHERE local_id = ?1", [local_id])?;
         c.execute("DELETE FROM to_hash WHERE local_id = ?1", [local_id])?;
+        Ok(())
+    }
+
+    pub fn scan_index(&self) -> CoreResult<ScanIndex> {
+        let c = self.conn()?;
+        let mut index = ScanIndex::default();
+        let mut stmt = c.prepare("SELECT local_id, size, modified_ms, sha1 FROM hash_cache")?;
+        let rows = stmt.query_map([], |r| {
+            let sha: Vec<u8> = r.get(3)?;
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)? as u64,
+                r.get::<_, i64>(2)?,
+                sha,
+            ))
+        })?;
+        for row in rows {
+            let (id, size, modified, sha) = row?;
+            if let Ok(sha) = <[u8; 20]>::try_from(sha) {
+                index.hashes.insert(id, (size, modified, sha));
+            }
+        }
+        let mut stmt =
+            c.prepare("SELECT local_id, sha1, albums, size, modified_ms, state FROM backup")?;
+        let rows = stmt.query_map([], |r| {
+            let sha: Vec<u8> = r.get(1)?;
+            Ok((
+                r.get::<_, String>(0)?,
+                sha,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)? as u64,
+                r.get::<_, i64>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })?;
+        for row in rows {
+            let (id, sha, albums, size, modified, state) = row?;
+            let sha = <[u8; 20]>::try_from(sha).unwrap_or([0; 20]);
+            index.rows.insert(id, (sha, albums, size, modified, state));
+        }
+        Ok(index)
+    }
+
+    /// Records assets the server already holds for this device as backed up, with the
+    /// server's SHA-1 in the hash cache: nothing is read, nothing is sent.
+    pub fn adopt(&self, assets: &[Adopted]) -> CoreResult<()> {
+        let mut c = self.conn()?;
+        let tx = c.savepoint()?;
+        {
+            let mut cache = tx.prepare_cached(
+                "INSERT OR REPLACE INTO hash_cache (local_id, size, modified_ms, sha1) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let mut backup = tx.prepare_cached(
+                "INSERT OR REPLACE INTO backup (local_id, sha1, size, modified_ms, created_ms, \
+                 file_name, albums, state, remote_id, duplicate, updated_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'done', ?8, 1, ?9)",
+            )?;
+            let mut unqueue = tx.prepare_cached("DELETE FROM to_hash WHERE local_id = ?1")?;
+            let mut unstart = tx.prepare_cached("DELETE FROM hash_progress WHERE local_id = ?1")?;
+            let now = now_ms();
+            for a in assets {
+                let albums = serde_json::to_string(&a.albums).unwrap_or_else(|_| "[]".into());
+                cache.execute(params![
+                    a.local_id,
+                    a.size as i64,
+                    a.modified_ms,
+                    &a.sha1[..]
+                ])?;
+                backup.execute(params![
+                    a.local_id,
+                    &a.sha1[..],
+                    a.size as i64,
+                    a.modified_ms,
+                    a.created_ms,
+                    a.file_name,
+                    albums,
+                    a.remote_id,
+                    now
+                ])?;
+                unqueue.execute([&a.local_id])?;
+                unstart.execute([&a.local_id])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 
