@@ -714,3 +714,48 @@ async fn background_transfers_are_carried_by_the_os_and_only_the_server_decides(
     assert!(expected.contains(&video_sha));
     server.assert_holds_exactly(&admin, &expected).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pending_shows_when_a_failed_upload_is_tried_again() {
+    let mut server = Server::start().await;
+    let admin = server.admin().await;
+    let proxy = Proxy::start(server.addr).await;
+    proxy.throttle(2_000_000);
+    let mut lib = Library::new();
+    let sha = lib.write_big("Camera/VID_1.mp4", 16 * MIB, 90);
+    let state = state_dir();
+    let library = Arc::new(FsLibrary::new(&lib.root).unwrap());
+    let engine = phone_engine(&proxy.url(), &admin.key, state.path(), library);
+    let run = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.run_for(Duration::from_secs(60)).await }
+    });
+    proxy.wait_up(2 * MIB, Duration::from_secs(30)).await;
+    // The NAS goes away mid-upload: the core retries with backoff, then schedules a retry.
+    server.kill();
+    let report = tokio::time::timeout(Duration::from_secs(50), run)
+        .await
+        .expect("the window ends")
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.uploaded, 0, "{report:?}");
+    let pending = engine.pending().unwrap();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    match &pending[0].state {
+        PendingState::RetryAt { at_ms, error } => {
+            assert!(*at_ms > shoebox_core::state::now_ms(), "{pending:?}");
+            assert!(!error.is_empty());
+        }
+        other => panic!("the upload should wait for its retry: {other:?}"),
+    }
+    // The server is back: a foreground run tries at once and resumes from the kept offset.
+    server.start_again().await;
+    proxy.set_upstream(server.addr);
+    proxy.throttle(0);
+    let report = engine.run().await.expect("run");
+    assert_eq!(report.uploaded, 1, "{report:?}");
+    assert!(engine.pending().unwrap().is_empty());
+    server
+        .assert_holds_exactly(&admin, &BTreeSet::from([sha]))
+        .await;
+}
