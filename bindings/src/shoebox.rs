@@ -276,6 +276,16 @@ impl Shoebox {
             .map(Into::into)
     }
 
+    /// `sync_timeline` for a background window: returns within `seconds`, sends nothing while
+    /// the policy forbids the network (Wi-Fi only), and answers `None` when the window ended
+    /// first (what was applied stays; the next sync goes on from there).
+    pub async fn sync_timeline_for(&self, seconds: u64) -> Result<Option<SyncReport>> {
+        let engine = self.engine.clone();
+        on_runtime(async move { engine.sync_timeline_for(Duration::from_secs(seconds)).await })
+            .await
+            .map(|r| r.map(Into::into))
+    }
+
     /// The merged local + remote timeline's months, newest first. Offline.
     pub fn timeline_buckets(&self, filter: TimelineFilter) -> Result<Vec<Bucket>> {
         let buckets = self.engine.timeline().buckets(&filter.into())?;

@@ -207,6 +207,22 @@ impl BackupEngine {
         self.inner.api.me().await
     }
 
+    /// Syncs the offline timeline inside a background window: bounded by `budget`, stopped by
+    /// `cancel()`, and sent only when the policy allows the network (Wi-Fi only covers it too).
+    /// `None` when the window ended first: every page already applied stays, and the next sync
+    /// goes on from the saved cursor.
+    pub async fn sync_timeline_for(
+        &self,
+        budget: Duration,
+    ) -> CoreResult<Option<crate::timeline::SyncReport>> {
+        let w = self.window(Some(Instant::now() + budget));
+        match w.guard(|| self.inner.timeline.sync(None)).await {
+            Ok(report) => Ok(Some(report)),
+            Err(CoreError::Stopped(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The library changed (a new photo, an edit): a running backup rescans and takes the new
     /// assets in; with no run going, the platform's next run finds them.
     pub fn library_changed(&self) {

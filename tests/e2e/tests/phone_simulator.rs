@@ -759,3 +759,51 @@ async fn pending_shows_when_a_failed_upload_is_tried_again() {
         .assert_holds_exactly(&admin, &BTreeSet::from([sha]))
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_background_timeline_sync_obeys_the_window_and_wifi_only() {
+    let server = Server::start().await;
+    let admin = server.admin().await;
+    let proxy = Proxy::start(server.addr).await;
+    let mut lib = Library::new();
+    lib.write("Camera/IMG_1.jpg", &random_bytes(200_000, 31));
+    let state = state_dir();
+    let library = Arc::new(FsLibrary::new(&lib.root).unwrap());
+    let engine = phone_engine(&proxy.url(), &admin.key, state.path(), library);
+    assert_eq!(engine.run().await.unwrap().uploaded, 1);
+
+    // On cellular with Wi-Fi only: nothing is sent, the call ends at once.
+    engine.set_network(CELLULAR);
+    proxy.reset_counters();
+    let started = Instant::now();
+    let r = engine
+        .sync_timeline_for(Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(r.is_none(), "{r:?}");
+    assert_eq!(proxy.up(), 0, "a request went out on cellular");
+    assert!(started.elapsed() < Duration::from_secs(1));
+
+    // A link that hangs cannot hold the window past its budget.
+    engine.set_network(WIFI);
+    proxy.set_stalled(true);
+    let started = Instant::now();
+    let r = engine
+        .sync_timeline_for(Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert!(r.is_none());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+
+    proxy.set_stalled(false);
+    let r = engine
+        .sync_timeline_for(Duration::from_secs(30))
+        .await
+        .unwrap()
+        .expect("completes");
+    assert_eq!(r.upserted, 1, "{r:?}");
+}
