@@ -170,6 +170,9 @@ public final class BackgroundBackup: NSObject, PHPhotoLibraryChangeObserver, @un
             await monitor.waitUntilReported()
             do {
                 let report = try await shoebox.runFor(seconds: budgetSeconds)
+                // A finished backup leaves time: refresh the offline timeline in a short window
+                // (Wi-Fi only applies; a cut-off sync goes on next time).
+                if report.stopped == nil { _ = try? await shoebox.syncTimelineFor(seconds: 10) }
                 await uploader.fill()
                 task.setTaskCompleted(success: TaskOutcome.success(stopped: Self.stopKind(report.stopped)))
             } catch {

@@ -60,6 +60,9 @@ class BackupWorker(context: Context, params: WorkerParameters) : CoroutineWorker
         return try {
             val plan = BackupPlanner.oneTime(trigger, shoebox.settings().toPrefs())
             val report = shoebox.runFor(BackupPlanner.budgetSeconds(plan, promoted).toULong())
+            // A finished backup leaves time: refresh the offline timeline inside a short window
+            // (the core keeps Wi-Fi only for it too; a cut-off sync goes on next time).
+            if (report.stopped == null) shoebox.syncTimelineFor(60uL)
             toResult(WorkerResults.forReport(report.toSummary()), summaryData(report))
         } catch (e: CancellationException) {
             throw e
