@@ -278,10 +278,12 @@ impl BackupEngine {
     }
 
     fn window(&self, deadline: Option<Instant>) -> Window {
-        let token = CancellationToken::new();
-        if let Ok(mut slot) = self.inner.cancel.lock() {
-            *slot = token.clone();
-        }
+        let token = self
+            .inner
+            .cancel
+            .lock()
+            .map(|parent| parent.child_token())
+            .unwrap_or_default();
         Window {
             token,
             deadline,
@@ -353,8 +355,11 @@ impl BackupEngine {
 
     /// Stops the current run at once; an interrupted chunk is resumed from the server's offset.
     pub fn cancel(&self) {
-        if let Ok(token) = self.inner.cancel.lock() {
-            token.cancel();
+        // Every window is a child of the current parent: cancelling it stops them all (a run,
+        // a timeline sync, background transfers being prepared); later windows get a new one.
+        if let Ok(mut parent) = self.inner.cancel.lock() {
+            parent.cancel();
+            *parent = CancellationToken::new();
         }
     }
 
