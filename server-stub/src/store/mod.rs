@@ -4,6 +4,7 @@
 //!
 //! New SQL goes here; older modules still hold some of theirs and move it here when touched.
 
+pub mod api_keys;
 pub mod assets;
 
 /// What can go wrong below the domain: the database refused, or its worker thread failed.
