@@ -6,6 +6,7 @@
 
 pub mod api_keys;
 pub mod assets;
+pub mod faces;
 
 /// What can go wrong below the domain: the database refused, or its worker thread failed.
 #[derive(Debug, thiserror::Error)]
