@@ -48,6 +48,22 @@ pub struct Config {
     #[arg(long, env = "SHOEBOX_FACE_DETECTOR", default_value = "scrfd",
           value_parser = crate::ml::vision::FaceDetectorKind::parse)]
     pub face_detector: crate::ml::vision::FaceDetectorKind,
+    /// Seconds a request body may go without a byte before the request is ended (a stalled
+    /// phone upload). A tus PATCH keeps what arrived (HEAD gives the offset) and frees the
+    /// upload for a resume at once.
+    #[arg(long, env = "SHOEBOX_UPLOAD_IDLE_TIMEOUT_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub upload_idle_timeout_secs: u64,
+    /// Seconds a client has to send a request's headers once it starts one (slow-header
+    /// clients are cut off).
+    #[arg(long, env = "SHOEBOX_HEADER_READ_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub header_read_timeout_secs: u64,
+    /// Faces that must look alike before they become a person (Immich's `minFaces`); a face
+    /// short of that stays without a person until enough similar faces arrive.
+    #[arg(long, env = "SHOEBOX_FACE_MIN_FACES", default_value_t = 3,
+          value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub face_min_faces: u64,
     /// Reverse proxies whose `X-Forwarded-For` is believed (comma-separated addresses or CIDR
     /// networks, e.g. `127.0.0.1,10.0.0.0/8`). Default: none, so the TCP peer is the client.
     #[arg(long, env = "SHOEBOX_TRUSTED_PROXIES", value_delimiter = ',')]

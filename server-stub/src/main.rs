@@ -11,6 +11,7 @@ mod db;
 mod error;
 mod ids;
 mod jobs;
+mod listener;
 mod media;
 mod ml;
 mod people;
@@ -24,9 +25,7 @@ mod web;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use std::future::IntoFuture;
 use std::io::{IsTerminal, Write};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
@@ -204,25 +203,20 @@ async fn serve(config: config::Config) -> Result<()> {
         out.flush()?;
     }
     tracing::info!(%addr, data = %config.data.display(), "serving");
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(
-        axum::serve(
-            listener,
-            app::router(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = stop_rx.await;
-        })
-        .into_future(),
-    );
-    shutdown_signal().await;
-    let _ = stop_tx.send(());
-    // In-flight requests get a bounded grace period; an upload cut off here loses nothing,
-    // since tus offsets only ever cover fsynced bytes.
-    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
-        Ok(joined) => joined.context("server task")?.context("serving")?,
-        Err(_) => tracing::warn!("requests still running after the grace period; exiting"),
-    }
+    let timeouts = listener::Timeouts {
+        header_read: Duration::from_secs(config.header_read_timeout_secs),
+        body_idle: Duration::from_secs(config.upload_idle_timeout_secs),
+    };
+    // In-flight requests get a bounded grace period after SIGTERM; an upload cut off there
+    // loses nothing, since tus offsets only ever cover fsynced bytes.
+    listener::serve(
+        listener,
+        app::router(state),
+        timeouts,
+        shutdown_signal(),
+        SHUTDOWN_GRACE,
+    )
+    .await;
     tracing::info!("shut down");
     Ok(())
 }

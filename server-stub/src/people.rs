@@ -2,20 +2,22 @@
 //! (rename, hide, merge, move a face). The face job ([`crate::jobs::faces`]) calls
 //! [`assign`]; the API ([`crate::routes::people`]) calls the rest.
 //!
-//! Clustering is incremental and greedy, in the order faces arrive: a new face joins the
-//! person whose centre (the normalised sum of their faces' unit embeddings) is most similar,
-//! when the cosine similarity is at least [`MATCH_SIMILARITY`]; otherwise it starts a new
-//! person. With ArcFace (w600k_mbf) embeddings the same face in different photos scores
+//! Clustering is incremental and greedy, in the order faces arrive, and follows Immich: a new
+//! face joins the person whose centre (the normalised sum of their faces' unit embeddings) is
+//! most similar, when the cosine similarity is at least [`MATCH_SIMILARITY`]; otherwise a
+//! person forms only once at least `min_faces` (`--face-min-faces`, default 3 as Immich's
+//! `minFaces`) similar faces are there, and a face short of that stays without a person until
+//! enough similar faces arrive (see [`assign`]). So a stranger in one holiday photo is no
+//! "person". With ArcFace (w600k_mbf) embeddings the same face in different photos scores
 //! 0.6–0.99 and different people stay below ~0.3 (measured on the sample photos and in
-//! `docs/notes/ml.md`), so 0.45 leaves margin on both sides. Every face gets a person at
-//! once (Immich waits for three similar faces; a family library is small enough that a
-//! one-photo person is useful). The centre is kept as a running sum, so adding or removing a
-//! face costs one vector update, and is recomputed from the faces after merges and moves.
+//! `docs/notes/ml.md`), so 0.45 leaves margin on both sides. The centre is recomputed from the
+//! faces whenever a person changes.
 //! Every function takes the owner and touches only that owner's rows.
 
 use crate::clock;
 use crate::ids;
 use crate::ml::embed;
+use crate::store::{StoreResult, faces};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
@@ -95,15 +97,27 @@ pub fn create(
     Ok(id)
 }
 
-/// Puts face `face_id` (already stored, without a person) into the most similar person of
-/// `owner`, or a new one. Returns the person's id.
+/// Files a new face (already stored, without a person) as Immich's facial recognition does:
+///
+/// - it joins the owner's person whose centre is most similar, if that similarity is at least
+///   [`MATCH_SIMILARITY`];
+/// - otherwise, if it and the owner's faces without a person that are at least that similar to
+///   it number `min_faces` or more (a "core" face, Immich's `minFaces`, default 3), they become
+///   a new person together;
+/// - otherwise it stays without a person, and joins one later, when a person forms or grows
+///   near it.
+///
+/// Whenever a person forms or grows, the owner's faces without a person that are now close
+/// enough to its centre join it (the incremental half: a stranger seen once stays nobody, a
+/// face seen a third time makes a person of all three). Returns the face's person, if any.
 pub fn assign(
     c: &Connection,
     owner: &str,
     face_id: &str,
     embedding: &[f32],
-) -> rusqlite::Result<String> {
-    let mut best: Option<(f32, String, Vec<f32>)> = None;
+    min_faces: usize,
+) -> StoreResult<Option<String>> {
+    let mut best: Option<(f32, String)> = None;
     {
         let mut stmt = c.prepare_cached(
             "SELECT id, centroid FROM people WHERE owner_id = ?1 AND centroid IS NOT NULL \
@@ -118,36 +132,69 @@ pub fn assign(
             if sum.len() != embedding.len() {
                 continue; // another embedding model's vectors are not comparable
             }
-            let sim = embed::cosine(&embed::normalize(sum.clone()), embedding);
-            if best.as_ref().is_none_or(|(s, ..)| sim > *s) {
-                best = Some((sim, r.get(0)?, sum));
+            let sim = embed::cosine(&embed::normalize(sum), embedding);
+            if best.as_ref().is_none_or(|(s, _)| sim > *s) {
+                best = Some((sim, r.get(0)?));
             }
         }
     }
-    tracing::debug!(
-        face = face_id,
-        best = ?best.as_ref().map(|(s, id, _)| (*s, id.clone())),
-        "face clustered"
-    );
+    tracing::debug!(face = face_id, best = ?best, "face clustered");
     let person = match best {
-        Some((sim, id, mut sum)) if sim >= MATCH_SIMILARITY => {
-            for (s, e) in sum.iter_mut().zip(embedding) {
-                *s += e;
-            }
-            c.execute(
-                "UPDATE people SET centroid = ?2, face_count = face_count + 1, updated_at = ?3, \
-                 feature_face_id = COALESCE(feature_face_id, ?4) WHERE id = ?1",
-                params![id, embed::to_blob(&sum), clock::now_api(), face_id],
-            )?;
+        Some((sim, id)) if sim >= MATCH_SIMILARITY => {
+            faces::set_person(c, face_id, &id)?;
             id
         }
-        _ => create(c, owner, "", Some((face_id, embedding)))?,
+        _ => {
+            let loose = faces::unassigned(c, owner, embedding.len())?;
+            let near: Vec<&String> = loose
+                .iter()
+                .filter(|(id, e)| id != face_id && embed::cosine(e, embedding) >= MATCH_SIMILARITY)
+                .map(|(id, _)| id)
+                .collect();
+            if near.len() + 1 < min_faces.max(1) {
+                return Ok(None);
+            }
+            let id = create(c, owner, "", None)?;
+            faces::set_person(c, face_id, &id)?;
+            for f in near {
+                faces::set_person(c, f, &id)?;
+            }
+            id
+        }
     };
-    c.execute(
-        "UPDATE faces SET person_id = ?2 WHERE id = ?1",
-        params![face_id, person],
-    )?;
-    Ok(person)
+    refresh(c, &person)?;
+    gather(c, owner, &person)?;
+    Ok(Some(person))
+}
+
+/// Moves the owner's faces without a person that are close to `person`'s centre into them,
+/// until none is (a few rounds at most: each round moves the centre a little).
+fn gather(c: &Connection, owner: &str, person: &str) -> StoreResult<()> {
+    for _ in 0..8 {
+        let centre: Option<Vec<u8>> = c
+            .query_row("SELECT centroid FROM people WHERE id = ?1", [person], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .flatten();
+        let Some(centre) = centre.as_deref().and_then(embed::from_blob) else {
+            return Ok(());
+        };
+        let centre = embed::normalize(centre);
+        let joining: Vec<String> = faces::unassigned(c, owner, centre.len())?
+            .into_iter()
+            .filter(|(_, e)| embed::cosine(e, &centre) >= MATCH_SIMILARITY)
+            .map(|(id, _)| id)
+            .collect();
+        if joining.is_empty() {
+            return Ok(());
+        }
+        for f in &joining {
+            faces::set_person(c, f, person)?;
+        }
+        refresh(c, person)?;
+    }
+    Ok(())
 }
 
 /// Recomputes a person's centre and count from their faces; an unnamed person left without
@@ -342,7 +389,7 @@ mod tests {
              face_count INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, \
              updated_at TEXT NOT NULL);
              CREATE TABLE faces (id TEXT PRIMARY KEY, owner_id TEXT, person_id TEXT, \
-             embedding BLOB NOT NULL);",
+             embedding BLOB NOT NULL, created_at TEXT NOT NULL DEFAULT '');",
         )
         .unwrap();
         c
@@ -357,13 +404,65 @@ mod tests {
         .unwrap()
     }
 
-    fn face(c: &Connection, owner: &str, id: &str, e: &[f32]) -> String {
+    fn face_n(c: &Connection, owner: &str, id: &str, e: &[f32], min: usize) -> Option<String> {
         c.execute(
-            "INSERT INTO faces (id, owner_id, embedding) VALUES (?1, ?2, ?3)",
+            "INSERT INTO faces (id, owner_id, embedding, created_at) VALUES (?1, ?2, ?3, ?1)",
             params![id, owner, embed::to_blob(e)],
         )
         .unwrap();
-        assign(c, owner, id, e).unwrap()
+        assign(c, owner, id, e, min).unwrap()
+    }
+
+    fn face(c: &Connection, owner: &str, id: &str, e: &[f32]) -> String {
+        face_n(c, owner, id, e, 1).unwrap()
+    }
+
+    fn person_of(c: &Connection, face: &str) -> Option<String> {
+        c.query_row("SELECT person_id FROM faces WHERE id = ?1", [face], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_person_forms_at_min_faces_and_loose_faces_join_later() {
+        let c = db();
+        let a = |i: f32| embed::normalize(vec![1.0, 0.05 * i, 0.02 * i]);
+        let stranger = |i: usize| {
+            let mut v = vec![0.0; 3];
+            v[1 + i % 2] = 1.0;
+            v[0] = -0.3 * i as f32;
+            embed::normalize(v)
+        };
+        assert_eq!(
+            face_n(&c, "u", "a1", &a(0.0), 3),
+            None,
+            "one face: nobody yet"
+        );
+        assert_eq!(face_n(&c, "u", "s1", &stranger(1), 3), None);
+        assert_eq!(
+            face_n(&c, "u", "a2", &a(1.0), 3),
+            None,
+            "two alike: nobody yet"
+        );
+        let p = face_n(&c, "u", "a3", &a(2.0), 3).expect("the third forms a person");
+        assert_eq!(person_of(&c, "a1").as_deref(), Some(p.as_str()));
+        assert_eq!(person_of(&c, "a2").as_deref(), Some(p.as_str()));
+        assert_eq!(count(&c, &p), 3);
+        assert_eq!(person_of(&c, "s1"), None, "the stranger stays nobody");
+        assert_eq!(
+            face_n(&c, "u", "a4", &a(3.0), 3).as_deref(),
+            Some(p.as_str())
+        );
+        assert_eq!(face_n(&c, "u", "s2", &stranger(2), 3), None);
+        // another owner's alike faces neither count nor join
+        assert_eq!(face_n(&c, "v", "b1", &a(0.0), 3), None);
+        assert_eq!(face_n(&c, "v", "b2", &a(0.0), 3), None);
+        assert_eq!(count(&c, &p), 4);
+        let people: i64 = c
+            .query_row("SELECT COUNT(*) FROM people", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(people, 1);
     }
 
     #[test]

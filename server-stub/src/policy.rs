@@ -7,6 +7,11 @@
 //!
 //! The handlers enforce the policies with their extractors (`Auth`, `AuthAdmin`, `Principal`)
 //! and the checks in [`crate::access`]; this table says what they must add up to.
+//!
+//! Each entry also names the API-key permission the route needs (Immich 2.x names, see
+//! [`crate::auth::permissions`]); the middleware hands it to the `Auth` extractor, which answers
+//! 403 to a key without it. A route that takes an account must name one (the unit test below
+//! and the matrix test check this).
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -14,6 +19,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+
+pub use crate::auth::permissions::Required;
+use Required::{AnyKey, Nothing, Permission};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Policy {
@@ -52,120 +60,338 @@ impl Policy {
 
 use Policy::*;
 
-/// (method, path as mounted, policy). `HEAD` of a `GET` route has the `GET` route's policy.
-pub const POLICIES: &[(&str, &str, Policy)] = &[
-    ("GET", "/.well-known/immich", Public),
-    ("GET", "/share/{key}", LinkKey),
-    ("POST", "/share/{key}", LinkKey),
+/// (method, path as mounted, policy, what an API key needs). `HEAD` of a `GET` route has the
+/// `GET` route's entry.
+pub const POLICIES: &[(&str, &str, Policy, Required)] = &[
+    ("GET", "/.well-known/immich", Public, Nothing),
+    ("GET", "/share/{key}", LinkKey, Nothing),
+    ("POST", "/share/{key}", LinkKey, Nothing),
     // server info and statistics
-    ("GET", "/api/server/ping", Public),
-    ("GET", "/api/server/version", Public),
-    ("GET", "/api/server/features", Public),
-    ("GET", "/api/server/media-types", Public),
-    ("GET", "/api/server/statistics", Admin),
-    ("GET", "/api/server/storage", User),
+    ("GET", "/api/server/ping", Public, Nothing),
+    ("GET", "/api/server/version", Public, Nothing),
+    ("GET", "/api/server/features", Public, Nothing),
+    ("GET", "/api/server/media-types", Public, Nothing),
+    (
+        "GET",
+        "/api/server/statistics",
+        Admin,
+        Permission("server.statistics"),
+    ),
+    (
+        "GET",
+        "/api/server/storage",
+        User,
+        Permission("server.storage"),
+    ),
     // accounts
-    ("POST", "/api/auth/admin-sign-up", Public),
-    ("POST", "/api/auth/login", Public),
-    ("POST", "/api/auth/logout", User),
-    ("GET", "/api/api-keys", User),
-    ("POST", "/api/api-keys", User),
-    ("GET", "/api/api-keys/me", User),
-    ("GET", "/api/api-keys/{id}", User),
-    ("DELETE", "/api/api-keys/{id}", User),
-    ("GET", "/api/users/me", User),
-    ("PUT", "/api/users/me", User),
-    ("GET", "/api/admin/users", Admin),
-    ("POST", "/api/admin/users", Admin),
-    ("GET", "/api/admin/users/{id}", Admin),
-    ("PUT", "/api/admin/users/{id}", Admin),
-    ("DELETE", "/api/admin/users/{id}", Admin),
-    ("POST", "/api/admin/users/{id}/restore", Admin),
-    ("GET", "/api/jobs", Admin),
-    ("PUT", "/api/jobs/{name}", Admin),
+    ("POST", "/api/auth/admin-sign-up", Public, Nothing),
+    ("POST", "/api/auth/login", Public, Nothing),
+    ("POST", "/api/auth/logout", User, Permission("all")),
+    ("GET", "/api/api-keys", User, Permission("apiKey.read")),
+    ("POST", "/api/api-keys", User, Permission("apiKey.create")),
+    ("GET", "/api/api-keys/me", User, AnyKey),
+    ("GET", "/api/api-keys/{id}", User, Permission("apiKey.read")),
+    (
+        "DELETE",
+        "/api/api-keys/{id}",
+        User,
+        Permission("apiKey.delete"),
+    ),
+    ("GET", "/api/users/me", User, Permission("user.read")),
+    ("PUT", "/api/users/me", User, Permission("user.update")),
+    (
+        "GET",
+        "/api/admin/users",
+        Admin,
+        Permission("adminUser.read"),
+    ),
+    (
+        "POST",
+        "/api/admin/users",
+        Admin,
+        Permission("adminUser.create"),
+    ),
+    (
+        "GET",
+        "/api/admin/users/{id}",
+        Admin,
+        Permission("adminUser.read"),
+    ),
+    (
+        "PUT",
+        "/api/admin/users/{id}",
+        Admin,
+        Permission("adminUser.update"),
+    ),
+    (
+        "DELETE",
+        "/api/admin/users/{id}",
+        Admin,
+        Permission("adminUser.delete"),
+    ),
+    (
+        "POST",
+        "/api/admin/users/{id}/restore",
+        Admin,
+        Permission("adminUser.delete"),
+    ),
+    ("GET", "/api/jobs", Admin, Permission("job.read")),
+    ("PUT", "/api/jobs/{name}", Admin, Permission("job.create")),
     // assets
-    ("POST", "/api/assets", LinkUpload),
-    ("PUT", "/api/assets", User),
-    ("DELETE", "/api/assets", User),
-    ("POST", "/api/assets/bulk-upload-check", User),
-    ("POST", "/api/assets/exist", User),
-    ("GET", "/api/assets/{id}", LinkRead),
-    ("PUT", "/api/assets/{id}", User),
-    ("GET", "/api/assets/{id}/original", LinkDownload),
-    ("GET", "/api/assets/{id}/thumbnail", LinkRead),
-    ("GET", "/api/timeline/buckets", LinkRead),
-    ("GET", "/api/timeline/bucket", LinkRead),
-    ("GET", "/api/devices", User),
-    ("GET", "/api/sync/delta", User),
-    ("POST", "/api/trash/restore", User),
-    ("POST", "/api/trash/restore/assets", User),
-    ("POST", "/api/trash/empty", User),
+    (
+        "POST",
+        "/api/assets",
+        LinkUpload,
+        Permission("asset.upload"),
+    ),
+    ("PUT", "/api/assets", User, Permission("asset.update")),
+    ("DELETE", "/api/assets", User, Permission("asset.delete")),
+    (
+        "POST",
+        "/api/assets/bulk-upload-check",
+        User,
+        Permission("asset.upload"),
+    ),
+    (
+        "POST",
+        "/api/assets/exist",
+        User,
+        Permission("asset.upload"),
+    ),
+    (
+        "GET",
+        "/api/assets/{id}",
+        LinkRead,
+        Permission("asset.read"),
+    ),
+    ("PUT", "/api/assets/{id}", User, Permission("asset.update")),
+    (
+        "GET",
+        "/api/assets/{id}/original",
+        LinkDownload,
+        Permission("asset.download"),
+    ),
+    (
+        "GET",
+        "/api/assets/{id}/thumbnail",
+        LinkRead,
+        Permission("asset.view"),
+    ),
+    (
+        "GET",
+        "/api/timeline/buckets",
+        LinkRead,
+        Permission("timeline.read"),
+    ),
+    (
+        "GET",
+        "/api/timeline/bucket",
+        LinkRead,
+        Permission("timeline.read"),
+    ),
+    ("GET", "/api/devices", User, Permission("asset.read")),
+    ("GET", "/api/sync/delta", User, Permission("asset.read")),
+    (
+        "POST",
+        "/api/trash/restore",
+        User,
+        Permission("asset.delete"),
+    ),
+    (
+        "POST",
+        "/api/trash/restore/assets",
+        User,
+        Permission("asset.delete"),
+    ),
+    ("POST", "/api/trash/empty", User, Permission("asset.delete")),
     // tus
-    ("OPTIONS", "/api/upload", Public),
-    ("POST", "/api/upload", User),
-    ("POST", "/api/upload/{id}", User),
-    ("HEAD", "/api/upload/{id}", User),
-    ("PATCH", "/api/upload/{id}", User),
-    ("DELETE", "/api/upload/{id}", User),
+    ("OPTIONS", "/api/upload", Public, Nothing),
+    ("POST", "/api/upload", User, Permission("asset.upload")),
+    ("POST", "/api/upload/{id}", User, Permission("asset.upload")),
+    ("HEAD", "/api/upload/{id}", User, Permission("asset.upload")),
+    (
+        "PATCH",
+        "/api/upload/{id}",
+        User,
+        Permission("asset.upload"),
+    ),
+    (
+        "DELETE",
+        "/api/upload/{id}",
+        User,
+        Permission("asset.upload"),
+    ),
     // albums, sharing
-    ("GET", "/api/albums", User),
-    ("POST", "/api/albums", User),
-    ("GET", "/api/albums/{id}", LinkRead),
-    ("PUT", "/api/albums/{id}/assets", User),
-    ("PUT", "/api/albums/{id}/users", User),
-    ("PUT", "/api/albums/{id}/user/{user_id}", User),
-    ("DELETE", "/api/albums/{id}/user/{user_id}", User),
-    ("GET", "/api/shared-links", User),
-    ("POST", "/api/shared-links", User),
-    ("GET", "/api/shared-links/me", LinkKey),
-    ("POST", "/api/shared-links/login", LinkKey),
-    ("GET", "/api/shared-links/{id}", User),
-    ("PATCH", "/api/shared-links/{id}", User),
-    ("DELETE", "/api/shared-links/{id}", User),
-    ("PUT", "/api/shared-links/{id}/assets", User),
-    ("DELETE", "/api/shared-links/{id}/assets", User),
-    ("GET", "/api/partners", User),
-    ("POST", "/api/partners", User),
-    ("POST", "/api/partners/{id}", User),
-    ("PUT", "/api/partners/{id}", User),
-    ("DELETE", "/api/partners/{id}", User),
+    ("GET", "/api/albums", User, Permission("album.read")),
+    ("POST", "/api/albums", User, Permission("album.create")),
+    (
+        "GET",
+        "/api/albums/{id}",
+        LinkRead,
+        Permission("album.read"),
+    ),
+    (
+        "PUT",
+        "/api/albums/{id}/assets",
+        User,
+        Permission("albumAsset.create"),
+    ),
+    (
+        "PUT",
+        "/api/albums/{id}/users",
+        User,
+        Permission("albumUser.create"),
+    ),
+    (
+        "PUT",
+        "/api/albums/{id}/user/{user_id}",
+        User,
+        Permission("albumUser.update"),
+    ),
+    (
+        "DELETE",
+        "/api/albums/{id}/user/{user_id}",
+        User,
+        Permission("albumUser.delete"),
+    ),
+    (
+        "GET",
+        "/api/shared-links",
+        User,
+        Permission("sharedLink.read"),
+    ),
+    (
+        "POST",
+        "/api/shared-links",
+        User,
+        Permission("sharedLink.create"),
+    ),
+    ("GET", "/api/shared-links/me", LinkKey, Nothing),
+    ("POST", "/api/shared-links/login", LinkKey, Nothing),
+    (
+        "GET",
+        "/api/shared-links/{id}",
+        User,
+        Permission("sharedLink.read"),
+    ),
+    (
+        "PATCH",
+        "/api/shared-links/{id}",
+        User,
+        Permission("sharedLink.update"),
+    ),
+    (
+        "DELETE",
+        "/api/shared-links/{id}",
+        User,
+        Permission("sharedLink.delete"),
+    ),
+    (
+        "PUT",
+        "/api/shared-links/{id}/assets",
+        User,
+        Permission("sharedLink.update"),
+    ),
+    (
+        "DELETE",
+        "/api/shared-links/{id}/assets",
+        User,
+        Permission("sharedLink.update"),
+    ),
+    ("GET", "/api/partners", User, Permission("partner.read")),
+    ("POST", "/api/partners", User, Permission("partner.create")),
+    (
+        "POST",
+        "/api/partners/{id}",
+        User,
+        Permission("partner.create"),
+    ),
+    (
+        "PUT",
+        "/api/partners/{id}",
+        User,
+        Permission("partner.update"),
+    ),
+    (
+        "DELETE",
+        "/api/partners/{id}",
+        User,
+        Permission("partner.delete"),
+    ),
     // places, search, people
-    ("GET", "/api/map/markers", User),
-    ("POST", "/api/search/metadata", User),
-    ("POST", "/api/search/smart", User),
-    ("GET", "/api/search/cities", User),
-    ("GET", "/api/search/explore", User),
-    ("GET", "/api/search/suggestions", User),
-    ("GET", "/api/search/places", User),
-    ("GET", "/api/search/person", User),
-    ("GET", "/api/people", User),
-    ("POST", "/api/people", User),
-    ("GET", "/api/people/{id}", User),
-    ("PUT", "/api/people/{id}", User),
-    ("GET", "/api/people/{id}/statistics", User),
-    ("GET", "/api/people/{id}/thumbnail", User),
-    ("POST", "/api/people/{id}/merge", User),
-    ("PUT", "/api/people/{id}/reassign", User),
-    ("GET", "/api/faces", User),
-    ("PUT", "/api/faces/{id}", User),
+    ("GET", "/api/map/markers", User, Permission("map.read")),
+    (
+        "POST",
+        "/api/search/metadata",
+        User,
+        Permission("asset.read"),
+    ),
+    ("POST", "/api/search/smart", User, Permission("asset.read")),
+    ("GET", "/api/search/cities", User, Permission("asset.read")),
+    ("GET", "/api/search/explore", User, Permission("asset.read")),
+    (
+        "GET",
+        "/api/search/suggestions",
+        User,
+        Permission("asset.read"),
+    ),
+    ("GET", "/api/search/places", User, Permission("asset.read")),
+    ("GET", "/api/search/person", User, Permission("person.read")),
+    ("GET", "/api/people", User, Permission("person.read")),
+    ("POST", "/api/people", User, Permission("person.create")),
+    ("GET", "/api/people/{id}", User, Permission("person.read")),
+    ("PUT", "/api/people/{id}", User, Permission("person.update")),
+    (
+        "GET",
+        "/api/people/{id}/statistics",
+        User,
+        Permission("person.statistics"),
+    ),
+    (
+        "GET",
+        "/api/people/{id}/thumbnail",
+        User,
+        Permission("person.read"),
+    ),
+    (
+        "POST",
+        "/api/people/{id}/merge",
+        User,
+        Permission("person.merge"),
+    ),
+    (
+        "PUT",
+        "/api/people/{id}/reassign",
+        User,
+        Permission("person.reassign"),
+    ),
+    ("GET", "/api/faces", User, Permission("face.read")),
+    ("PUT", "/api/faces/{id}", User, Permission("face.update")),
 ];
 
-/// The declared policy of `method` on the mounted `path`.
-pub fn lookup(method: &Method, path: &str) -> Option<Policy> {
+/// The declared policy and key permission of `method` on the mounted `path`.
+pub fn lookup_entry(method: &Method, path: &str) -> Option<(Policy, Required)> {
     let find = |m: &str| {
         POLICIES
             .iter()
-            .find(|(pm, pp, _)| *pm == m && *pp == path)
-            .map(|(_, _, p)| *p)
+            .find(|(pm, pp, _, _)| *pm == m && *pp == path)
+            .map(|(_, _, p, r)| (*p, *r))
     };
     find(method.as_str()).or_else(|| (method == Method::HEAD).then(|| find("GET")).flatten())
+}
+
+/// The declared policy of `method` on the mounted `path`.
+#[cfg(test)]
+pub fn lookup(method: &Method, path: &str) -> Option<Policy> {
+    lookup_entry(method, path).map(|(p, _)| p)
 }
 
 /// Middleware on every matched route: a method without a declared policy never reaches a
 /// handler. It answers 405 with the declared methods in `Allow`, which is also what axum says
 /// for a method the path does not mount; a route mounted without a policy thus fails closed
-/// (and `tests/authz_matrix.rs` names it).
-pub async fn require_declared(req: Request, next: Next) -> Response {
+/// (and `tests/authz_matrix.rs` names it). A declared route gets its key permission as a
+/// request extension, for the `Auth` extractor.
+pub async fn require_declared(mut req: Request, next: Next) -> Response {
     let Some(path) = req
         .extensions()
         .get::<MatchedPath>()
@@ -173,13 +399,14 @@ pub async fn require_declared(req: Request, next: Next) -> Response {
     else {
         return next.run(req).await;
     };
-    if lookup(req.method(), &path).is_some() {
+    if let Some((_, required)) = lookup_entry(req.method(), &path) {
+        req.extensions_mut().insert(required);
         return next.run(req).await;
     }
     let mut allow: Vec<&str> = POLICIES
         .iter()
-        .filter(|(_, p, _)| *p == path)
-        .map(|(m, _, _)| *m)
+        .filter(|(_, p, _, _)| *p == path)
+        .map(|(m, _, _, _)| *m)
         .collect();
     if allow.contains(&"GET") && !allow.contains(&"HEAD") {
         allow.push("HEAD");
@@ -263,17 +490,21 @@ pub fn describe<S>(router: &axum::Router<S>) -> Value {
         "routes": mounted
             .iter()
             .map(|(m, p)| {
-                let policy = Method::from_bytes(m.as_bytes())
+                let entry = Method::from_bytes(m.as_bytes())
                     .ok()
-                    .and_then(|m| lookup(&m, p))
-                    .map(Policy::as_str);
-                json!({"method": m, "path": p, "policy": policy})
+                    .and_then(|m| lookup_entry(&m, p));
+                json!({
+                    "method": m,
+                    "path": p,
+                    "policy": entry.map(|(p, _)| p.as_str()),
+                    "permission": entry.and_then(|(_, r)| r.as_str()),
+                })
             })
             .collect::<Vec<_>>(),
         "declaredNotMounted": POLICIES
             .iter()
-            .filter(|(m, p, _)| !mounted.iter().any(|(mm, pp)| mm == m && pp == p))
-            .map(|(m, p, _)| format!("{m} {p}"))
+            .filter(|(m, p, _, _)| !mounted.iter().any(|(mm, pp)| mm == m && pp == p))
+            .map(|(m, p, _, _)| format!("{m} {p}"))
             .collect::<Vec<_>>(),
     })
 }
@@ -308,21 +539,43 @@ mod tests {
                 "{m} {p} has no declared policy"
             );
         }
-        for (m, p, _) in POLICIES {
+        for (m, p, _, _) in POLICIES {
             assert!(has(m, p), "{m} {p} is declared but not mounted");
         }
     }
 
     #[test]
     fn every_declared_route_is_unique_and_head_follows_get() {
-        for (i, (m, p, _)) in POLICIES.iter().enumerate() {
+        for (i, (m, p, _, _)) in POLICIES.iter().enumerate() {
             assert!(
-                !POLICIES[..i].iter().any(|(m2, p2, _)| m2 == m && p2 == p),
+                !POLICIES[..i]
+                    .iter()
+                    .any(|(m2, p2, _, _)| m2 == m && p2 == p),
                 "{m} {p} declared twice"
             );
         }
         assert_eq!(lookup(&Method::HEAD, "/api/assets/{id}"), Some(LinkRead));
         assert_eq!(lookup(&Method::HEAD, "/api/upload/{id}"), Some(User));
         assert_eq!(lookup(&Method::PATCH, "/api/assets/{id}"), None);
+        assert_eq!(
+            lookup_entry(&Method::HEAD, "/api/assets/{id}/original"),
+            Some((LinkDownload, Permission("asset.download")))
+        );
+    }
+
+    #[test]
+    fn every_account_route_names_a_known_permission_and_public_ones_none() {
+        for (m, p, policy, required) in POLICIES {
+            match (policy, required) {
+                (Public | LinkKey, Nothing) => {}
+                (Public | LinkKey, r) => panic!("{m} {p}: no account, yet asks a key for {r:?}"),
+                (_, Nothing) => panic!("{m} {p} takes an account but names no key permission"),
+                (_, AnyKey) => {}
+                (_, Permission(name)) => assert!(
+                    crate::auth::permissions::KNOWN.contains(name),
+                    "{m} {p}: {name} is no Immich permission"
+                ),
+            }
+        }
     }
 }

@@ -64,6 +64,29 @@ fn route_table() -> (Vec<Mounted>, Vec<String>) {
     (routes, stale)
 }
 
+/// (method, path, policy, key permission) of every mounted route.
+fn permissions_of_routes() -> Vec<(String, String, String, Option<String>)> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shoebox-server"))
+        .arg("routes")
+        .env("SHOEBOX_ML", "off")
+        .output()
+        .expect("shoebox-server routes");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("routes JSON");
+    v["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["method"].as_str().unwrap().to_string(),
+                r["path"].as_str().unwrap().to_string(),
+                r["policy"].as_str().unwrap_or_default().to_string(),
+                r["permission"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum LinkState {
     Locked,
@@ -646,6 +669,19 @@ fn every_route_for_every_caller() {
         "mounted without a declared policy: {undeclared:#?}"
     );
     assert!(stale.is_empty(), "declared but not mounted: {stale:#?}");
+    // Every route that takes an account names the API-key permission it needs; the ones that
+    // take none (public, shared-link key) name none.
+    let unpermitted: Vec<String> = permissions_of_routes()
+        .into_iter()
+        .filter(|(_, _, policy, perm)| {
+            matches!(policy.as_str(), "public" | "link-key") != perm.is_none()
+        })
+        .map(|(m, p, policy, perm)| format!("{m} {p} [{policy}] key permission {perm:?}"))
+        .collect();
+    assert!(
+        unpermitted.is_empty(),
+        "routes whose key permission does not fit their policy: {unpermitted:#?}"
+    );
     assert!(table.len() > 70, "{table:?}");
     let mut routes: Vec<(String, String, String)> = table
         .into_iter()

@@ -10,6 +10,18 @@ use common::*;
 use serde_json::{Value, json};
 use std::path::Path;
 
+/// An ML server on which every face is a person at once (`SHOEBOX_FACE_MIN_FACES=1`), so these
+/// tests can check grouping and edits on a handful of photos; `tests/people_clusters.rs` checks
+/// the default, where a person needs three alike faces.
+fn faces_server() -> Server {
+    let dir = models_dir();
+    Server::start_with_env(&[
+        ("SHOEBOX_ML", "on"),
+        ("SHOEBOX_MODELS", dir.to_str().unwrap()),
+        ("SHOEBOX_FACE_MIN_FACES", "1"),
+    ])
+}
+
 fn sample(name: &str) -> Vec<u8> {
     std::fs::read(models_dir().join("samples").join(name)).expect("sample photo")
 }
@@ -139,7 +151,7 @@ fn rerun(srv: &Server, admin: &User, queue: &str) {
 
 #[test]
 fn faces_become_people_labels_are_searchable_and_edits_stick() {
-    let srv = ml_server("on");
+    let srv = faces_server();
     let admin = srv.admin();
     let [a1, a2, a3] = astronauts();
     let astro = [
@@ -481,7 +493,7 @@ fn faces_become_people_labels_are_searchable_and_edits_stick() {
 
 #[test]
 fn a_known_face_in_a_group_photo_joins_its_person_and_strangers_stay_apart() {
-    let srv = ml_server("on");
+    let srv = faces_server();
     let admin = srv.admin();
     let yao = srv.upload_new(&admin, "yaoming.jpg", &sample("yaoming.jpg"));
     idle(&srv, &admin);
@@ -511,7 +523,7 @@ fn a_known_face_in_a_group_photo_joins_its_person_and_strangers_stay_apart() {
 
 #[test]
 fn hostile_people_requests_get_clear_errors() {
-    let mut srv = ml_server("on");
+    let mut srv = faces_server();
     let admin = srv.admin();
     let (s, p) = post_json(&srv, &admin, "/api/people", json!({"name": "Ann"}));
     assert_eq!(s, 201, "{p}");
@@ -624,7 +636,7 @@ fn hostile_people_requests_get_clear_errors() {
 
 #[test]
 fn a_corrupt_photo_fails_its_jobs_cleanly_and_the_rest_are_analysed() {
-    let mut srv = ml_server("on");
+    let mut srv = faces_server();
     let admin = srv.admin();
     let cat = srv.upload_new(&admin, "chelsea.png", &sample("chelsea.png"));
     let mut broken = sample("yaoming.jpg");

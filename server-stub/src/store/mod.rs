@@ -4,7 +4,9 @@
 //!
 //! New SQL goes here; older modules still hold some of theirs and move it here when touched.
 
+pub mod api_keys;
 pub mod assets;
+pub mod faces;
 
 /// What can go wrong below the domain: the database refused, or its worker thread failed.
 #[derive(Debug, thiserror::Error)]

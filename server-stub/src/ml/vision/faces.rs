@@ -94,6 +94,14 @@ impl FaceDetectorKind {
             Self::BlazeFace => "blazeface",
         }
     }
+
+    /// The model files (under the model directory) faces need with this detector.
+    pub fn files(self) -> [&'static str; 2] {
+        match self {
+            Self::Scrfd => [SCRFD_FILE, ARCFACE_FILE],
+            Self::BlazeFace => [BLAZEFACE_FILE, ARCFACE_FILE],
+        }
+    }
 }
 
 /// One face found in an image.
