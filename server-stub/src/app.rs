@@ -27,6 +27,12 @@ pub struct AppState {
 /// Every route the server mounts, before the state is attached. Each (method, path) has its
 /// access policy declared in [`crate::policy::POLICIES`]; a method without one answers 405.
 pub fn routes() -> Router<AppState> {
+    routes_with(true)
+}
+
+/// The routes, with or without tus at `/api/upload` (`--tus off` leaves it unmounted, so it
+/// answers 404 as on a stock Immich server).
+fn routes_with(tus: bool) -> Router<AppState> {
     let api = Router::new()
         .merge(routes::server_info::routes())
         .merge(routes::auth::routes())
@@ -46,8 +52,12 @@ pub fn routes() -> Router<AppState> {
         .merge(routes::timeline::routes())
         .merge(routes::trash::routes())
         .merge(routes::devices::routes())
-        .merge(routes::sync::routes())
-        .merge(upload::tus::routes());
+        .merge(routes::sync::routes());
+    let api = if tus {
+        api.merge(upload::tus::routes())
+    } else {
+        api
+    };
     Router::new()
         .route("/.well-known/immich", get(routes::server_info::well_known))
         .merge(crate::web::share_page::routes())
@@ -58,5 +68,5 @@ pub fn routes() -> Router<AppState> {
 }
 
 pub fn router(state: AppState) -> Router {
-    routes().with_state(state)
+    routes_with(state.config.tus).with_state(state)
 }

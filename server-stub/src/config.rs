@@ -15,6 +15,11 @@ pub struct Config {
     /// Largest single file accepted, in bytes (tus `Tus-Max-Size`).
     #[arg(long, env = "SHOEBOX_MAX_UPLOAD_SIZE", default_value_t = 100 * 1024 * 1024 * 1024)]
     pub max_upload_size: u64,
+    /// tus resumable uploads at `/api/upload`: `on`, or `off` to answer as a stock Immich server
+    /// does (404 there), so clients use `POST /api/assets` (for testing their fallback).
+    #[arg(long, env = "SHOEBOX_TUS", default_value = "on", value_parser = parse_switch,
+          action = clap::ArgAction::Set)]
+    pub tus: bool,
     /// Seconds without a PATCH after which an unfinished tus upload expires.
     #[arg(long, env = "SHOEBOX_UPLOAD_EXPIRY_SECS", default_value_t = 7 * 24 * 3600)]
     pub upload_expiry_secs: u64,
@@ -34,7 +39,8 @@ pub struct Config {
     pub job_retry_base_ms: u64,
     /// Machine-learning jobs (smart search embeddings): `on` or `off`. Reverse geocoding is
     /// data, not a model, and runs either way.
-    #[arg(long, env = "SHOEBOX_ML", default_value = "on", value_parser = parse_switch)]
+    #[arg(long, env = "SHOEBOX_ML", default_value = "on", value_parser = parse_switch,
+          action = clap::ArgAction::Set)]
     pub ml: bool,
     /// Directory of model and geodata files (filled by `make models`); default
     /// `${SHOEBOX_CACHE:-$HOME/.cache/shoebox}/models`. Never fetched at run time.

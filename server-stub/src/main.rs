@@ -58,6 +58,25 @@ enum Command {
     Analyze(ml::vision::analyze::Args),
     /// Print the mounted routes and their declared access policies as JSON.
     Routes,
+    /// Copy the data directory DATA to TO consistently, also while the server runs: the
+    /// database through SQLite's online backup, originals and derived files hard-linked (or
+    /// copied with `--copy`, or across filesystems), and `manifest.json` with every original's
+    /// SHA-1. TO must not exist or be empty. Serve a snapshot with `serve --data TO`.
+    Snapshot {
+        #[arg(long, env = "SHOEBOX_DATA")]
+        data: std::path::PathBuf,
+        #[arg(long)]
+        to: std::path::PathBuf,
+        /// Copy every file instead of hard-linking originals and derived files.
+        #[arg(long)]
+        copy: bool,
+    },
+    /// Check every original in DATA against its SHA-1 (read-only, safe while the server runs);
+    /// prints each missing or corrupt file and exits 1 if there is any.
+    Verify {
+        #[arg(long, env = "SHOEBOX_DATA")]
+        data: std::path::PathBuf,
+    },
 }
 
 fn main() -> Result<()> {
@@ -78,6 +97,44 @@ fn main() -> Result<()> {
             .block_on(serve(config)),
         Command::Thumbs { out, files } => render_files(&out, &files),
         Command::Analyze(args) => ml::vision::analyze::run(&args),
+        Command::Snapshot { data, to, copy } => {
+            let r = storage::snapshot::snapshot(&data, &to, copy)?;
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "snapshot of {} in {}: {} originals, {} derived files, {} unfinished uploads \
+                 ({} hard-linked, {} copied)",
+                data.display(),
+                to.display(),
+                r.originals,
+                r.derived,
+                r.uploads,
+                r.linked,
+                r.copied
+            )?;
+            for d in &r.dropped {
+                writeln!(out, "left out (removed while the snapshot ran): {d}")?;
+            }
+            Ok(())
+        }
+        Command::Verify { data } => {
+            let (checked, problems) = storage::snapshot::verify(&data)?;
+            let mut out = std::io::stdout().lock();
+            for p in &problems {
+                writeln!(out, "{p}")?;
+            }
+            writeln!(
+                out,
+                "{checked} originals checked, {} missing or corrupt",
+                problems.len()
+            )?;
+            out.flush()?;
+            if problems.is_empty() {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
+        }
         Command::Routes => {
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", policy::describe(&app::routes()))?;

@@ -312,11 +312,24 @@ fn an_upload_only_key_backs_up_and_reads_nothing_back() {
         &srv,
         &admin,
         "/api/albums",
-        json!({"albumName": "Family", "assetIds": [other_asset],
-               "albumUsers": [{"userId": me.id, "role": "editor"}]}),
+        json!({"albumName": "Family", "assetIds": [other_asset]}),
     );
     assert_eq!(st, 201, "{album}");
     let shared_album = album["id"].as_str().unwrap().to_string();
+    let r = srv
+        .put(&format!("/api/albums/{shared_album}/users"))
+        .key(&admin)
+        .json(&json!({"albumUsers": [{"userId": me.id, "role": "editor"}]}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // with a full key the member reads it: what stops the upload-only key is its permissions
+    let r = srv
+        .get(&format!("/api/albums/{shared_album}"))
+        .key(&me)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
 
     let secret = key_with(&srv, &me, BACKUP);
     let k = |rb: reqwest::blocking::RequestBuilder| rb.header("x-api-key", &secret);

@@ -4,6 +4,7 @@
 
 pub mod reconcile;
 pub mod sink;
+pub mod snapshot;
 
 use std::fs;
 use std::io;
