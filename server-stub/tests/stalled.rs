@@ -102,6 +102,46 @@ fn a_silent_half_patch_keeps_its_bytes_and_frees_the_upload() {
 }
 
 #[test]
+fn a_silent_half_multipart_upload_ends_and_leaves_nothing() {
+    let mut srv = Server::start_with_env(&[("SHOEBOX_UPLOAD_IDLE_TIMEOUT_SECS", "2")]);
+    let user = srv.admin();
+    let bytes = photo_jpeg(320, 240, 5);
+    let (ct, head, tail) = multipart_parts(
+        &cli_fields("stalled.jpg", bytes.len()),
+        Some(("stalled.jpg", "image/jpeg")),
+    );
+    let total = head.len() + bytes.len() + tail.len();
+    let mut s = TcpStream::connect(addr(&srv)).unwrap();
+    let req = format!(
+        "POST /api/assets HTTP/1.1\r\nHost: x\r\nx-api-key: {}\r\nContent-Type: {ct}\r\n\
+         Content-Length: {total}\r\n\r\n",
+        user.key
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(&head).unwrap();
+    s.write_all(&bytes[..bytes.len() / 2]).unwrap();
+    s.flush().unwrap();
+    let start = Instant::now();
+    let (answer, closed) = read_until_closed(&mut s, Duration::from_secs(15));
+    assert!(closed, "the stalled multipart upload kept its connection");
+    assert!(
+        start.elapsed() >= Duration::from_millis(1500),
+        "{:?}",
+        start.elapsed()
+    );
+    let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(
+        answer.is_empty() || answer.starts_with("http/1.1 4"),
+        "a stalled upload is no success: {answer:?}"
+    );
+    // no asset, no temp file left, and the same upload done properly works
+    assert_eq!(srv.bulk_check(&user, &sha1_hex(&bytes))["action"], "accept");
+    assert!(srv.tmp_files().is_empty(), "{:?}", srv.tmp_files());
+    srv.upload_new(&user, "stalled.jpg", &bytes);
+    srv.assert_alive();
+}
+
+#[test]
 fn a_slow_but_steady_body_is_not_cut_off() {
     // 1 s between pieces, idle timeout 2 s: three seconds in all, never idle for two.
     let srv = Server::start_with_env(&[("SHOEBOX_UPLOAD_IDLE_TIMEOUT_SECS", "2")]);
