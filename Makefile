@@ -60,6 +60,7 @@ test:
 
 # make deps installs chromium and the clients, so a test that cannot find them must fail, not skip.
 test-rust: export SHOEBOX_REQUIRE_BROWSER = 1
+test-rust: export SHOEBOX_REQUIRE_NODE = 1
 test-rust: models
 	$(BUILD_ALL)
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
