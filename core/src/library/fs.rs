@@ -138,13 +138,21 @@ impl FsLibrary {
         let (tx, rx) = tokio::sync::mpsc::channel(1);
         let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             let Ok(event) = res else { return };
+            // A media file, or a folder (moved in or out with the photos inside it: its own
+            // name says nothing; the rescan that follows is stat-only).
             let relevant = matches!(
                 event.kind,
                 EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
             ) && event.paths.iter().any(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| media_type_of(n).is_some())
+                p.is_dir()
+                    || matches!(
+                        event.kind,
+                        EventKind::Create(notify::event::CreateKind::Folder)
+                            | EventKind::Remove(notify::event::RemoveKind::Folder)
+                    )
+                    || p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| media_type_of(n).is_some())
             });
             if relevant {
                 let _ = tx.try_send(());

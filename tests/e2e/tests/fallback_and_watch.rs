@@ -214,6 +214,35 @@ async fn backup_watch_puts_a_dropped_file_on_the_server_within_five_seconds() {
         .await
         .expect("the pass printed its summary");
     }
+    // A whole folder moved in (a new album from a card reader): its photos are backed up too.
+    let bytes = jpeg_bytes(40_000, 4);
+    let sha = sha1_hex(&bytes);
+    let outside = lib.root.parent().unwrap().join("incoming-folder");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("IMG_trip.jpg"), &bytes).unwrap();
+    let dropped = Instant::now();
+    std::fs::rename(&outside, lib.root.join("Trip")).unwrap();
+    lib.files
+        .insert("Trip/IMG_trip.jpg".to_string(), sha.clone());
+    loop {
+        if server.stored(&admin).contains(&sha) {
+            break;
+        }
+        assert!(
+            dropped.elapsed() < Duration::from_secs(5),
+            "a photo in a folder moved into the tree is not on the server after 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(l)) = lines.next_line().await {
+            if l.trim_start().starts_with('{') {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the pass printed its summary");
     server.assert_holds_exactly(&admin, &lib.distinct()).await;
     assert_eq!(server.albums(&admin).await, lib.by_folder());
     assert!(child.try_wait().unwrap().is_none(), "--watch keeps running");
