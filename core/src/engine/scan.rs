@@ -8,7 +8,7 @@ use super::window::Window;
 use super::{Inner, SELECTION_KEY, StopReason};
 use crate::error::{CoreError, CoreResult};
 use crate::hash::Sha1State;
-use crate::library::{LocalAsset, PhotoLibrary};
+use crate::library::LocalAsset;
 use crate::progress::{FileFailure, Phase};
 use crate::selection::AlbumSelection;
 use crate::server::BULK_CHECK_BATCH;
@@ -40,21 +40,24 @@ const HASH_READ: u32 = 1 << 20;
 /// A partial hash is saved this often, so a window that ends mid-file keeps its progress.
 const HASH_SAVE_EVERY: u64 = 8 << 20;
 
-/// SHA-1 of an asset read through the library in 1 MiB pieces.
-pub fn hash_asset(library: &dyn PhotoLibrary, local_id: &str, size: u64) -> CoreResult<[u8; 20]> {
-    let mut state = Sha1State::new();
-    let mut offset = 0u64;
-    while offset < size {
-        let piece = library.read(local_id, offset, HASH_READ)?;
-        if piece.is_empty() {
-            return Err(CoreError::FileChanged {
-                name: local_id.to_owned(),
-            });
+/// One version of an asset (its size and modification time) to hash.
+#[derive(Clone, Copy)]
+pub(super) struct Version<'a> {
+    pub local_id: &'a str,
+    pub file_name: &'a str,
+    pub size: u64,
+    pub modified_ms: i64,
+}
+
+impl<'a> From<&'a LocalAsset> for Version<'a> {
+    fn from(a: &'a LocalAsset) -> Self {
+        Self {
+            local_id: &a.local_id,
+            file_name: &a.file_name,
+            size: a.size,
+            modified_ms: a.modified_ms,
         }
-        state.update(&piece);
-        offset += piece.len() as u64;
     }
-    Ok(state.finalize())
 }
 
 /// What listing found: the assets that still need a hash.
@@ -292,7 +295,7 @@ fn hash_all(
             report.unhashed = (unhashed.len() - i) as u64;
             return Ok(report);
         }
-        match hash_resumable(inner, w, asset) {
+        match hash_resumable(inner, w, asset.into()) {
             Ok(Some(sha)) => {
                 report.hashed_files += 1;
                 report.hashed_bytes += asset.size;
@@ -329,11 +332,15 @@ fn hash_all(
 
 /// Hashes one asset from where an earlier window left it; `None` when the window ended first
 /// (the progress so far is saved).
-fn hash_resumable(inner: &Inner, w: &Window, a: &LocalAsset) -> CoreResult<Option<[u8; 20]>> {
+pub(super) fn hash_resumable(
+    inner: &Inner,
+    w: &Window,
+    a: Version<'_>,
+) -> CoreResult<Option<[u8; 20]>> {
     let library = inner.library.as_ref();
     let mut state = inner
         .db
-        .hash_progress(&a.local_id, a.size, a.modified_ms)?
+        .hash_progress(a.local_id, a.size, a.modified_ms)?
         .and_then(|s| Sha1State::restore(&s))
         .filter(|s| s.len() <= a.size)
         .unwrap_or_default();
@@ -344,7 +351,7 @@ fn hash_resumable(inner: &Inner, w: &Window, a: &LocalAsset) -> CoreResult<Optio
             Some(cp) if !state.is_empty() => {
                 inner
                     .db
-                    .save_hash_progress(&a.local_id, a.size, a.modified_ms, &cp)
+                    .save_hash_progress(a.local_id, a.size, a.modified_ms, &cp)
             }
             _ => Ok(()),
         }
@@ -356,17 +363,19 @@ fn hash_resumable(inner: &Inner, w: &Window, a: &LocalAsset) -> CoreResult<Optio
             return Ok(None);
         }
         let want = (a.size - offset).min(HASH_READ as u64) as u32;
-        let piece = library.read(&a.local_id, offset, want)?;
+        let piece = library.read(a.local_id, offset, want)?;
         if piece.is_empty() {
             inner.live.set_hashing(None);
             return Err(CoreError::FileChanged {
-                name: a.file_name.clone(),
+                name: a.file_name.to_owned(),
             });
         }
         state.update(&piece);
         offset += piece.len() as u64;
         unsaved += piece.len() as u64;
-        inner.live.set_hashing(Some((a.local_id.clone(), offset)));
+        inner
+            .live
+            .set_hashing(Some((a.local_id.to_owned(), offset)));
         if unsaved >= HASH_SAVE_EVERY {
             save(&state)?;
             unsaved = 0;

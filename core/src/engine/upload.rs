@@ -121,10 +121,18 @@ impl Shared {
         Err(waiting)
     }
 
+    /// The worker is done with `row`. A row `put_back` (at its lane's front) stays known, so a
+    /// rescan does not queue it a second time.
     fn release(&self, row: &BackupRow) {
         if let Ok(mut lanes) = self.lanes.lock() {
             lanes.in_flight.remove(&row.sha1);
-            lanes.known.remove(&row.local_id);
+            let requeued = [lanes.small.front(), lanes.large.front()]
+                .into_iter()
+                .flatten()
+                .any(|r| r.local_id == row.local_id);
+            if !requeued {
+                lanes.known.remove(&row.local_id);
+            }
         }
     }
 
@@ -392,13 +400,20 @@ impl Ctx {
             self.terminate(url).await;
         }
         let (size, modified) = current;
-        let library = self.inner.library.clone();
-        let id = row.local_id.clone();
+        // Hashed again inside the window, like any new version the scan finds.
+        let (inner, w, changed) = (self.inner.clone(), self.w.clone(), row.clone());
         let sha = tokio::task::spawn_blocking(move || {
-            super::scan::hash_asset(library.as_ref(), &id, size)
+            let version = super::scan::Version {
+                local_id: &changed.local_id,
+                file_name: &changed.file_name,
+                size,
+                modified_ms: modified,
+            };
+            super::scan::hash_resumable(&inner, &w, version)
         })
         .await
-        .map_err(|e| CoreError::Library(e.to_string()))??;
+        .map_err(|e| CoreError::Library(e.to_string()))??
+        .ok_or_else(|| CoreError::Stopped(self.w.stop_reason().unwrap_or(StopReason::Deadline)))?;
         self.inner
             .db
             .store_hash(&row.local_id, size, modified, &sha)?;

@@ -209,6 +209,17 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+fn transfer(r: &Row<'_>) -> rusqlite::Result<TransferRow> {
+    Ok(TransferRow {
+        id: r.get(0)?,
+        local_id: r.get(1)?,
+        url: r.get(2)?,
+        offset: r.get::<_, i64>(3)? as u64,
+        length: r.get::<_, i64>(4)? as u64,
+        created_ms: r.get(5)?,
+    })
+}
+
 /// Adds a column that databases made by older versions lack.
 fn add_column(conn: &Connection, table: &str, column: &str, ty: &str) -> CoreResult<()> {
     let has: bool = conn.query_row(
@@ -338,23 +349,6 @@ impl StateDb {
     pub fn checkpoint(&self) -> CoreResult<()> {
         self.conn()?.execute_batch("COMMIT; BEGIN IMMEDIATE")?;
         Ok(())
-    }
-
-    pub fn cached_hash(
-        &self,
-        local_id: &str,
-        size: u64,
-        modified_ms: i64,
-    ) -> CoreResult<Option<[u8; 20]>> {
-        let c = self.conn()?;
-        let v: Option<Vec<u8>> = c
-            .query_row(
-                "SELECT sha1 FROM hash_cache WHERE local_id = ?1 AND size = ?2 AND modified_ms = ?3",
-                params![local_id, size as i64, modified_ms],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(v.and_then(|v| v.try_into().ok()))
     }
 
     pub fn store_hash(
@@ -744,26 +738,21 @@ impl StateDb {
             "SELECT id, local_id, url, offset, length, created_ms FROM background_transfers \
              ORDER BY created_ms",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(TransferRow {
-                id: r.get(0)?,
-                local_id: r.get(1)?,
-                url: r.get(2)?,
-                offset: r.get::<_, i64>(3)? as u64,
-                length: r.get::<_, i64>(4)? as u64,
-                created_ms: r.get(5)?,
-            })
-        })?;
+        let rows = stmt.query_map([], transfer)?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
     /// Removes a transfer record, answering it (`None` when the id is unknown).
     pub fn take_transfer(&self, id: &str) -> CoreResult<Option<TransferRow>> {
-        let t = self.transfers()?.into_iter().find(|t| t.id == id);
-        if t.is_some() {
-            self.conn()?
-                .execute("DELETE FROM background_transfers WHERE id = ?1", [id])?;
-        }
+        let c = self.conn()?;
+        let t = c
+            .query_row(
+                "DELETE FROM background_transfers WHERE id = ?1 \
+                 RETURNING id, local_id, url, offset, length, created_ms",
+                [id],
+                transfer,
+            )
+            .optional()?;
         Ok(t)
     }
 
@@ -949,14 +938,6 @@ impl StateDb {
         }
         Ok(())
     }
-
-    /// Local ids the database knows, to forget those that left the library.
-    pub fn known_ids(&self) -> CoreResult<Vec<String>> {
-        let c = self.conn()?;
-        let mut stmt = c.prepare("SELECT local_id FROM backup")?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    }
 }
 
 #[cfg(test)]
@@ -967,11 +948,11 @@ mod tests {
     fn queue_lifecycle_and_twins() {
         let dir = tempfile::tempdir().unwrap();
         let db = StateDb::open(&dir.path().join("s.db")).unwrap();
-        assert_eq!(db.cached_hash("a", 1, 2).unwrap(), None);
+        assert_eq!(db.scan_index().unwrap().hash("a", 1, 2), None);
         db.store_hash("a", 1, 2, &[7; 20]).unwrap();
-        assert_eq!(db.cached_hash("a", 1, 2).unwrap(), Some([7; 20]));
+        assert_eq!(db.scan_index().unwrap().hash("a", 1, 2), Some([7; 20]));
         assert_eq!(
-            db.cached_hash("a", 1, 3).unwrap(),
+            db.scan_index().unwrap().hash("a", 1, 3),
             None,
             "mtime is part of the key"
         );
