@@ -52,7 +52,8 @@ fn routes_with(tus: bool) -> Router<AppState> {
         .merge(routes::timeline::routes())
         .merge(routes::trash::routes())
         .merge(routes::devices::routes())
-        .merge(routes::sync::routes());
+        .merge(routes::sync::routes())
+        .merge(routes::system_metadata::routes());
     let api = if tus {
         api.merge(upload::tus::routes())
     } else {

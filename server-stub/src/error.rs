@@ -1,5 +1,7 @@
 //! The one error type every handler returns, rendered in Immich's JSON error shape
-//! (`{message, error, statusCode}`) so Immich clients show our messages as they show theirs.
+//! (`{message, error, statusCode, correlationId}`) so Immich clients show our messages as they
+//! show theirs. The correlation id is fresh per error and logged with it, so a user's report
+//! ("correlation id 3f9a…") finds the server's log line.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -88,18 +90,27 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let correlation_id = correlation_id();
         let message = match &self {
             Self::Internal(detail) => {
-                tracing::error!(%detail, "internal error");
+                tracing::error!(%detail, %correlation_id, "internal error");
                 "Internal server error".to_owned()
             }
-            other => other.to_string(),
+            other => {
+                tracing::debug!(status = status.as_u16(), message = %other, %correlation_id, "request refused");
+                other.to_string()
+            }
         };
         let reason = match status.as_u16() {
             CHECKSUM_MISMATCH => "Checksum Mismatch",
             _ => status.canonical_reason().unwrap_or("Error"),
         };
-        let body = json!({ "message": message, "error": reason, "statusCode": status.as_u16() });
+        let body = json!({
+            "message": message,
+            "error": reason,
+            "statusCode": status.as_u16(),
+            "correlationId": correlation_id,
+        });
         let mut resp = (status, axum::Json(body)).into_response();
         let headers = resp.headers_mut();
         match self {
@@ -120,6 +131,11 @@ impl IntoResponse for ApiError {
         }
         resp
     }
+}
+
+/// A short random id naming one error response (Immich sends 8 characters).
+pub fn correlation_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_owned()
 }
 
 impl From<JsonRejection> for ApiError {

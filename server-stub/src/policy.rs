@@ -318,6 +318,25 @@ pub const POLICIES: &[(&str, &str, Policy, Required)] = &[
         User,
         Permission("partner.delete"),
     ),
+    // server-wide settings and state
+    (
+        "GET",
+        "/api/system-metadata/admin-onboarding",
+        Admin,
+        Permission("systemMetadata.read"),
+    ),
+    (
+        "POST",
+        "/api/system-metadata/admin-onboarding",
+        Admin,
+        Permission("systemMetadata.update"),
+    ),
+    (
+        "GET",
+        "/api/system-metadata/reverse-geocoding-state",
+        Admin,
+        Permission("systemMetadata.read"),
+    ),
     // places, search, people
     ("GET", "/api/map/markers", User, Permission("map.read")),
     (
@@ -420,6 +439,7 @@ pub async fn require_declared(mut req: Request, next: Next) -> Response {
             "message": format!("{} is not allowed here", req.method()),
             "error": "Method Not Allowed",
             "statusCode": 405,
+            "correlationId": crate::error::correlation_id(),
         })),
     )
         .into_response();

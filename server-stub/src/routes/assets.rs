@@ -148,8 +148,11 @@ async fn read_form(
     let mut sidecar: Option<Vec<u8>> = None;
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or("").to_owned();
+        // As Immich (multer): a part is a file only when it carries a file name, so a text part
+        // that happens to be called `assetData` or `sidecarData` is an unknown field.
+        let is_file = field.file_name().is_some();
         match name.as_str() {
-            "assetData" => {
+            "assetData" if is_file => {
                 if staged.is_some() {
                     return Err(ApiError::bad_request("only one assetData file per request"));
                 }
@@ -177,7 +180,9 @@ async fn read_form(
                     return Err(too_large(state, size, limit));
                 }
             }
-            "sidecarData" => sidecar = Some(read_bounded(&mut field, xmp::MAX_BYTES).await?),
+            "sidecarData" if is_file => {
+                sidecar = Some(read_bounded(&mut field, xmp::MAX_BYTES).await?)
+            }
             // Unknown fields are read and dropped.
             _ => while field.chunk().await.map_err(multipart_error)?.is_some() {},
         }

@@ -15,6 +15,7 @@ pub mod server_info;
 pub mod shared_links;
 pub mod stats;
 pub mod sync;
+pub mod system_metadata;
 pub mod thumbnails;
 pub mod timeline;
 pub mod trash;

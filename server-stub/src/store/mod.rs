@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod assets;
 pub mod faces;
 pub mod snapshot;
+pub mod system_metadata;
 
 /// What can go wrong below the domain: the database refused, or its worker thread failed.
 #[derive(Debug, thiserror::Error)]
